@@ -1,0 +1,82 @@
+"""Forwarding a request to the Raft group that owns its key (federation)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import time
+from typing import Any
+
+import httpx
+
+from .config import Cluster, NodeSpec
+from .web import HttpError
+
+INTERNAL_HEADER = "x-cluster-auth"
+
+
+def internal_token(secret: bytes) -> str:
+    return hmac.new(secret, b"testbed-internal", hashlib.sha256).hexdigest()
+
+
+class Forwarder:
+    """Sends an operation to a member of another group, following its leader, with bounded retries.
+
+    An attempt that certainly did not apply (connection refused, 503) moves on to the next member until
+    ``retry_deadline`` seconds have passed; an attempt whose outcome is unknown (timeout, reset after
+    sending) is answered 504 ``outcome_unknown`` at once, because retrying it could apply it twice.
+    """
+
+    def __init__(self, cluster: Cluster, me: NodeSpec) -> None:
+        self.cluster = cluster
+        self.me = me
+        fwd = cluster.preset["forwarding"]
+        self.retry_deadline = float(fwd["retry_deadline"])
+        self.backoff = float(fwd["retry_backoff"])
+        self.timeout = float(fwd["request_timeout"])
+        self.leader_hint: dict[str, str] = {}
+        self.auth = internal_token(cluster.secret)
+        self.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(self.timeout, connect=0.5),
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        )
+
+    def candidates(self, group: str) -> list[NodeSpec]:
+        members = self.cluster.members(group)
+        hint = self.leader_hint.get(group)
+        return sorted(members, key=lambda m: (m.name != hint, m.region != self.me.region))
+
+    async def send(self, group: str, operation: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        deadline = time.monotonic() + self.retry_deadline
+        last_error = "no member reachable"
+        while True:
+            for member in self.candidates(group):
+                try:
+                    response = await self.client.post(
+                        f"{member.http_base}/v1/internal/apply", json=operation,
+                        headers={INTERNAL_HEADER: self.auth})
+                except httpx.ConnectError as exc:
+                    last_error = f"{member.name}: {exc.__class__.__name__}"
+                    continue
+                except (httpx.TimeoutException, httpx.TransportError) as exc:
+                    raise HttpError(504, "outcome_unknown",
+                                    f"forwarding to {member.name} failed after sending: {exc.__class__.__name__}",
+                                    group=group) from None
+                try:
+                    payload = response.json()
+                except ValueError:
+                    payload = {"error": {"code": "bad_gateway", "message": "non-JSON answer from peer"}}
+                if response.status_code == 503:
+                    last_error = f"{member.name}: {payload.get('error', {}).get('message', 'unavailable')}"
+                    continue
+                leader = payload.get("leader")
+                if isinstance(leader, str):
+                    self.leader_hint[group] = leader
+                return response.status_code, payload
+            if time.monotonic() + self.backoff > deadline:
+                raise HttpError(503, "unavailable", f"group {group} unavailable: {last_error}", group=group)
+            await asyncio.sleep(self.backoff)
+
+    async def close(self) -> None:
+        await self.client.aclose()

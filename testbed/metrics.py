@@ -1,0 +1,32 @@
+"""Prometheus metrics of one node (served at /metrics)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+COMMIT_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class NodeMetrics:
+    def __init__(self, node: str, group: str, region: str) -> None:
+        self.registry = CollectorRegistry()
+        labels = {"node": node, "group": group, "region": region}
+        self.commit_seconds = Histogram(
+            "testbed_commit_latency_seconds", "Time from submitting a command to its commit, seconds",
+            list(labels), buckets=COMMIT_BUCKETS, registry=self.registry).labels(**labels)
+        self.leader_changes = Counter(
+            "testbed_leader_changes", "Leader changes seen by this node", list(labels),
+            registry=self.registry).labels(**labels)
+        self._requests = Counter(
+            "testbed_requests", "HTTP requests by route and status", ["route", "status"], registry=self.registry)
+        self.term = Gauge("testbed_raft_term", "Current Raft term", list(labels), registry=self.registry).labels(**labels)
+        self.is_leader = Gauge("testbed_raft_is_leader", "1 while this node leads its group", list(labels),
+                               registry=self.registry).labels(**labels)
+        self.forwarded = Counter("testbed_forwarded_requests", "Requests forwarded to another group",
+                                 ["to_group", "outcome"], registry=self.registry)
+
+    def request(self, route: str, status: int) -> None:
+        self._requests.labels(route=route, status=str(status)).inc()
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

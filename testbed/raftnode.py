@@ -1,0 +1,103 @@
+"""A node's membership in its Raft group (pysyncobj), with an asyncio face."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pysyncobj import FAIL_REASON, SyncObj, SyncObjConf
+from pysyncobj.syncobj import _RAFT_STATE
+
+from .config import Cluster, NodeSpec
+from .store import KVState
+
+ROLE_NAMES = {_RAFT_STATE.LEADER: "leader", _RAFT_STATE.FOLLOWER: "follower", _RAFT_STATE.CANDIDATE: "candidate"}
+
+# Failures after which the command certainly did not enter the log (safe to retry elsewhere).
+NOT_APPLIED = {FAIL_REASON.QUEUE_FULL, FAIL_REASON.MISSING_LEADER, FAIL_REASON.DISCARDED, FAIL_REASON.NOT_LEADER,
+               FAIL_REASON.REQUEST_DENIED}
+
+
+class CommitFailed(Exception):
+    """The command failed; ``applied`` is False when it certainly did not take effect, None if unknown."""
+
+    def __init__(self, reason: str, applied: bool | None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.applied = applied
+
+
+class RaftMember:
+    def __init__(self, cluster: Cluster, me: NodeSpec, on_commit_seconds: Callable[[float], None]) -> None:
+        raft = cluster.preset["raft"]
+        me.dir.mkdir(parents=True, exist_ok=True)
+        conf = SyncObjConf(
+            raftMinTimeout=raft["min_timeout"],
+            raftMaxTimeout=raft["max_timeout"],
+            appendEntriesPeriod=raft["append_entries_period"],
+            connectionTimeout=raft["connection_timeout"],
+            connectionRetryTime=raft["connection_retry"],
+            autoTickPeriod=raft["tick_period"],
+            leaderFallbackTimeout=raft["leader_fallback"],
+            appendEntriesUseBatch=True,  # non-batched mode logs "state machine may have diverged" under load
+            journalFile=str(me.dir / "raft.journal"),
+            fullDumpFile=str(me.dir / "raft.dump"),
+            commandsWaitLeader=True,
+            dynamicMembershipChange=False,
+        )
+        partners = [m.raft_address for m in cluster.members(me.group) if m.name != me.name]
+        self.address_to_name = {m.raft_address: m.name for m in cluster.members(me.group)}
+        self.state = KVState()
+        self.commit_timeout = float(raft["commit_timeout"])
+        self._on_commit_seconds = on_commit_seconds
+        self.syncobj = SyncObj(me.raft_address, partners, conf=conf, consumers=[self.state])
+
+    async def commit(self, command: Callable[..., Any], *args: Any) -> Any:
+        """Run a replicated command and wait (seconds: ``commit_timeout``) for its result."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future = loop.create_future()
+        started = time.perf_counter()
+
+        def settle(result: Any, error: int) -> None:
+            if not future.done():
+                if error == FAIL_REASON.SUCCESS:
+                    future.set_result(result)
+                else:
+                    future.set_exception(CommitFailed(fail_name(error), False if error in NOT_APPLIED else None))
+
+        command(*args, callback=lambda result, error: loop.call_soon_threadsafe(settle, result, error))
+        try:
+            result = await asyncio.wait_for(future, self.commit_timeout)
+        except TimeoutError:
+            raise CommitFailed("commit timeout", None) from None
+        self._on_commit_seconds(time.perf_counter() - started)
+        return result
+
+    def status(self) -> dict[str, Any]:
+        raw = self.syncobj.getStatus()
+        leader = raw.get("leader")
+        return {
+            "role": ROLE_NAMES.get(raw.get("state"), "unknown"),
+            "term": raw.get("raft_term"),
+            "commit_index": raw.get("commit_idx"),
+            "last_applied": raw.get("last_applied"),
+            "leader": self.address_to_name.get(str(leader)) if leader is not None else None,
+            "has_quorum": bool(raw.get("has_quorum")),
+            "log_length": raw.get("log_len"),
+        }
+
+    def leader_name(self) -> str | None:
+        leader = self.syncobj._getLeader()
+        return self.address_to_name.get(str(leader)) if leader is not None else None
+
+    def close(self) -> None:
+        self.syncobj.destroy()
+
+
+def fail_name(code: int) -> str:
+    for name in dir(FAIL_REASON):
+        if not name.startswith("_") and getattr(FAIL_REASON, name) == code:
+            return name.lower()
+    return f"fail_{code}"

@@ -1,0 +1,176 @@
+"""Driver for the bundled testbed: starts its nodes as subprocesses (``python -m testbed``), remembers
+their PIDs in ``<dir>/state.json``, and kills, pauses, restarts and stops them by PID.
+
+This module never imports ``testbed``; it reads the cluster file the testbed writes (JSON data).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import Tier7Error
+from ..topology import Topology, observe
+from ..waiting import DeadlineExceeded, wait_until
+from . import processes
+from .base import Capability, NodeInfo
+
+DEFAULT_DIR = Path(os.environ.get("TIER7_TESTBED_DIR", "results/testbed"))
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class TestbedTarget:
+    """A testbed cluster on loopback, operated through its processes and observed through its contract."""
+
+    __test__ = False  # not a pytest test class
+    name = "testbed"
+    capabilities = frozenset({Capability.KILL, Capability.RESTART, Capability.PAUSE, Capability.LOGS})
+
+    def __init__(self, directory: Path, python: str | None = None) -> None:
+        self.dir = Path(directory).resolve()
+        self.python = python or sys.executable
+        self.cluster_file = self.dir / "cluster.json"
+        self.state_file = self.dir / "state.json"
+        try:
+            self.cluster: dict[str, Any] = json.loads(self.cluster_file.read_text())
+        except FileNotFoundError:
+            raise Tier7Error(f"no testbed in {self.dir} (no cluster.json); run `tier7 testbed up` first") from None
+        except json.JSONDecodeError as exc:
+            raise Tier7Error(f"{self.cluster_file} is not valid JSON: {exc}") from None
+        self.pids: dict[str, int] = {}
+        if self.state_file.exists():
+            try:
+                self.pids = {k: int(v) for k, v in json.loads(self.state_file.read_text())["pids"].items()}
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                raise Tier7Error(f"{self.state_file} is corrupt ({exc}); stop the nodes by hand") from None
+
+    # -- creation --
+
+    @classmethod
+    def create(cls, directory: Path, preset: str = "god-tier", admin_token: str | None = None,
+               test_faults: dict[str, Any] | None = None, python: str | None = None) -> TestbedTarget:
+        """Write a fresh cluster file for ``preset`` into ``directory`` (old node data is wiped)."""
+        directory = Path(directory).resolve()
+        existing = directory / "state.json"
+        if existing.exists() and cls(directory).running():
+            raise Tier7Error(f"a testbed is already running in {directory}; run `tier7 testbed down` first")
+        shutil.rmtree(directory / "nodes", ignore_errors=True)
+        existing.unlink(missing_ok=True)
+        argv = [python or sys.executable, "-m", "testbed", "init", "--preset", preset, "--dir", str(directory)]
+        if admin_token:
+            argv += ["--admin-token", admin_token]
+        if test_faults:
+            argv += ["--test-faults", json.dumps(test_faults)]
+        done = subprocess.run(argv, capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=60)
+        if done.returncode != 0:
+            message = (done.stderr.strip().splitlines() or ["testbed init failed"])[-1]
+            raise Tier7Error(message.removeprefix("testbed: error: "))
+        return cls(directory, python)
+
+    # -- Target protocol --
+
+    def nodes(self) -> list[NodeInfo]:
+        return [NodeInfo(n["name"], n["group"], n["region"], f"http://{n['host']}:{n['http_port']}")
+                for n in self.cluster["nodes"]]
+
+    def node(self, name: str) -> NodeInfo:
+        for info in self.nodes():
+            if info.name == name:
+                return info
+        raise Tier7Error(f"no node named {name!r}; nodes: {', '.join(n.name for n in self.nodes())}")
+
+    def admin_token(self) -> str:
+        return self.cluster["admin_token"]
+
+    def secrets(self) -> list[str]:
+        """Strings that must never appear in evidence (redacted by the report writer)."""
+        return [self.cluster["admin_token"], self.cluster["secret"]]
+
+    def node_dir(self, name: str) -> Path:
+        return Path(next(n["dir"] for n in self.cluster["nodes"] if n["name"] == name))
+
+    def log_files(self) -> dict[str, Path]:
+        return {n.name: self.node_dir(n.name) / "node.log" for n in self.nodes()}
+
+    def _marker(self, name: str) -> list[str]:
+        return ["testbed", "node", "--name", name, str(self.cluster_file)]
+
+    def start_node(self, name: str) -> None:
+        self.node(name)
+        if name in self.pids and processes.is_running(self.pids[name], self._marker(name)):
+            return
+        node_dir = self.node_dir(name)
+        node_dir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        argv = [self.python, "-m", "testbed", "node", "--config", str(self.cluster_file), "--name", name]
+        self.pids[name] = processes.spawn(argv, node_dir / "stdout.log", env=env, cwd=PROJECT_ROOT)
+        self._save()
+
+    def kill_node(self, name: str) -> None:
+        """SIGKILL the node's process group and wait until it is gone."""
+        self.node(name)
+        pid = self.pids.get(name)
+        if pid is None or not processes.kill(pid, self._marker(name)):
+            raise Tier7Error(f"node {name} is not running")
+
+    def pause_node(self, name: str) -> None:
+        if not processes.send(self.pids.get(name, -1), signal.SIGSTOP, self._marker(name)):
+            raise Tier7Error(f"node {name} is not running")
+
+    def resume_node(self, name: str) -> None:
+        if not processes.send(self.pids.get(name, -1), signal.SIGCONT, self._marker(name)):
+            raise Tier7Error(f"node {name} is not running")
+
+    def stop_node(self, name: str) -> None:
+        pid = self.pids.get(name)
+        if pid is not None:
+            processes.stop(pid, self._marker(name))
+
+    def is_running(self, name: str) -> bool:
+        pid = self.pids.get(name)
+        return pid is not None and processes.is_running(pid, self._marker(name))
+
+    def running(self) -> list[str]:
+        return [n for n in self.pids if self.is_running(n)]
+
+    # -- whole cluster --
+
+    def start(self, timeout: float = 30.0) -> Topology:
+        """Start every node and wait (seconds: ``timeout``) until each group has an agreed leader."""
+        for info in self.nodes():
+            self.start_node(info.name)
+        return self.wait_healthy(timeout)
+
+    def wait_healthy(self, timeout: float = 30.0) -> Topology:
+        def ready() -> Topology | None:
+            dead = [n.name for n in self.nodes() if not self.is_running(n.name)]
+            if dead:
+                raise Tier7Error(f"node(s) exited: {', '.join(dead)}; see {self.node_dir(dead[0]) / 'stdout.log'}")
+            topology = observe(self.nodes(), timeout=1.0)
+            return topology if topology.healthy() else None
+
+        try:
+            return wait_until(ready, timeout, 0.1, "every Raft group to elect an agreed leader")
+        except DeadlineExceeded as exc:
+            raise Tier7Error(str(exc)) from None
+
+    def stop(self) -> None:
+        """Stop every node (SIGTERM, then SIGKILL) and forget the PIDs."""
+        for name, pid in self.pids.items():  # all at once, so shutdowns overlap
+            processes.send(pid, signal.SIGTERM, self._marker(name))
+            processes.send(pid, signal.SIGCONT, self._marker(name))
+        for name in list(self.pids):
+            self.stop_node(name)
+        self.pids = {}
+        self.state_file.unlink(missing_ok=True)
+
+    def _save(self) -> None:
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"cluster_file": str(self.cluster_file), "pids": self.pids}, indent=2))
+        tmp.replace(self.state_file)
