@@ -17,7 +17,7 @@ from .logs import event
 from .metrics import NodeMetrics
 from .raftnode import CommitFailed, RaftMember
 from .ring import Ring, point
-from .store import SYSTEM_TENANT
+from .store import SYSTEM_TENANT, selected
 from .web import HttpError, Request, field, send_bytes, send_json
 
 log = logging.getLogger("testbed.api")
@@ -38,6 +38,9 @@ class NodeApp:
         self.forwarder: Forwarder | None = None
         self.started = time.time()
         self._monitor: asyncio.Task | None = None
+        self.faults = cluster.test_faults
+        if self.faults:
+            log.warning("TEST FAULTS ENABLED: %s", self.faults, extra={"event": "test_faults", "fields": self.faults})
         fwd = cluster.preset["forwarding"]
         self.retry_deadline, self.backoff = float(fwd["retry_deadline"]), float(fwd["retry_backoff"])
 
@@ -211,7 +214,7 @@ class NodeApp:
             raise HttpError(400, "missing_field", "query parameters 'tenant' and 'key' are required")
         self._check_key(key)
         return 200, {**self._who(), "tenant": tenant, "key": key, "point": point(f"{tenant}/{key}"),
-                     "owner_group": self.ring.owner(tenant, key), "epoch": self.ring.epoch}
+                     "owner_group": self._owner(tenant, key), "epoch": self.ring.epoch}
 
     # -- tenants and auth --
 
@@ -230,6 +233,8 @@ class NodeApp:
         if tenant is None:
             raise HttpError(401, "unauthorized", "invalid token")
         if named is not None and named != tenant:
+            if self.faults.get("tenant_leak"):  # TEST ONLY: isolation deliberately broken
+                return named
             raise HttpError(403, "forbidden", "token does not belong to this tenant")
         return tenant
 
@@ -285,7 +290,7 @@ class NodeApp:
         consistency = r.query.get("consistency", "linearizable")
         if consistency == "local":
             entry = self.raft.state.local_get(tenant, key)
-            base = {**self._who(), "key": key, "consistency": "local", "owner_group": self.ring.owner(tenant, key)}
+            base = {**self._who(), "key": key, "consistency": "local", "owner_group": self._owner(tenant, key)}
             if entry is None:
                 raise HttpError(404, "not_found", "key not found on this node's replica", **base)
             return 200, {**base, **entry}
@@ -293,8 +298,16 @@ class NodeApp:
             raise HttpError(400, "bad_consistency", "consistency must be 'linearizable' or 'local'")
         return await self._dispatch({"op": "get", "tenant": tenant, "key": key})
 
+    def _owner(self, tenant: str, key: str) -> str:
+        owner = self.ring.owner(tenant, key)
+        # TEST ONLY (test_faults.misroute_fraction): send some keys to the next group on the ring.
+        if selected(f"{tenant}/{key}", float(self.faults.get("misroute_fraction", 0.0))):
+            groups = self.ring.groups
+            owner = groups[(groups.index(owner) + 1) % len(groups)]
+        return owner
+
     async def _dispatch(self, op: dict[str, Any]) -> tuple[int, dict]:
-        owner = self.ring.owner(op["tenant"], op["key"])
+        owner = self._owner(op["tenant"], op["key"])
         if owner == self.me.group:
             return await self._apply(op)
         status, payload = await self.forwarder.send(owner, {**op, "epoch": self.ring.epoch})
@@ -308,7 +321,7 @@ class NodeApp:
         op = await r.json_object()
         if op.get("op") not in KV_OPS or not isinstance(op.get("tenant"), str) or not isinstance(op.get("key"), str):
             raise HttpError(400, "bad_request", "malformed internal operation")
-        owner = self.ring.owner(op["tenant"], op["key"])
+        owner = self._owner(op["tenant"], op["key"])
         if owner != self.me.group:
             raise HttpError(421, "wrong_group", f"key belongs to {owner}, not {self.me.group}")
         return await self._apply(op)

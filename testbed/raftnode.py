@@ -49,7 +49,7 @@ class RaftMember:
         )
         partners = [m.raft_address for m in cluster.members(me.group) if m.name != me.name]
         self.address_to_name = {m.raft_address: m.name for m in cluster.members(me.group)}
-        self.state = KVState()
+        self.state = KVState(cluster.test_faults.get("lose_write_fraction", 0.0))
         self.commit_timeout = float(raft["commit_timeout"])
         self._on_commit_seconds = on_commit_seconds
         self.syncobj = SyncObj(me.raft_address, partners, conf=conf, consumers=[self.state])

@@ -11,11 +11,21 @@ from typing import Any
 
 from pysyncobj import SyncObjConsumer, replicated
 
+from .ring import point
+
 SYSTEM_TENANT = "_system"
 
 
+def selected(label: str, fraction: float) -> bool:
+    """Deterministic choice of about ``fraction`` of labels (the same on every node)."""
+    return fraction > 0 and (point("fault:" + label) % 100_000) < fraction * 100_000
+
+
 class KVState(SyncObjConsumer):
-    def __init__(self) -> None:
+    def __init__(self, lose_write_fraction: float = 0.0) -> None:
+        # TEST ONLY (test_faults.lose_write_fraction): acknowledge some puts without storing them.
+        # Set before SyncObjConsumer.__init__ so it is configuration, not replicated state.
+        self.lose_write_fraction = float(lose_write_fraction)
         super().__init__()
         # Attributes set after SyncObjConsumer.__init__ are the replicated, snapshotted state.
         self.data: dict[str, dict[str, list[Any]]] = {}
@@ -28,7 +38,8 @@ class KVState(SyncObjConsumer):
         self.revision += 1
         space = self.data.setdefault(tenant, {})
         previous = space.get(key)
-        space[key] = [value, self.revision]
+        if not selected(f"{tenant}/{key}/{value}", self.lose_write_fraction):
+            space[key] = [value, self.revision]
         return {"version": self.revision, "previous": previous[0] if previous else None}
 
     @replicated
