@@ -20,7 +20,7 @@ class Writer(threading.Thread):
         self.clients = [ContractClient(u, token, client=http) for u in urls]
         self.keys, self.max_seconds, self.max_ops = keys, max_seconds, max_ops
         self.acked: dict[str, str] = {}
-        self.ok_times: list[float] = []
+        self.ok_times: list[tuple[float, float]] = []  # (invoked, acknowledged), monotonic s
         self.stop_flag = threading.Event()
 
     def run(self):
@@ -30,13 +30,14 @@ class Writer(threading.Thread):
                 return
             key = self.keys[i % len(self.keys)]
             value = f"w{i}"
+            invoked = time.monotonic()
             try:
                 answer = self.clients[i % len(self.clients)].put(key, value)
             except Exception:  # noqa: BLE001 - outcome unknown; not counted as acknowledged
                 continue
             if answer.status == 200:
                 self.acked[key] = value
-                self.ok_times.append(time.monotonic())
+                self.ok_times.append((invoked, time.monotonic()))
 
 
 def test_leader_kill_each_group(cluster, http):
@@ -67,7 +68,7 @@ def test_leader_kill_each_group(cluster, http):
 
         leader = wait_until(new_leader, FAILOVER_LIMIT_S, 0.01, f"a new leader in {group}")
         elected = time.monotonic() - killed_at
-        resumed_at = wait_until(lambda w=writer, t=killed_at: next((x for x in w.ok_times if x > t), None),
+        resumed_at = wait_until(lambda w=writer, t=killed_at: next((ok for inv, ok in w.ok_times if inv > t), None),
                                 FAILOVER_LIMIT_S, 0.01, f"writes to {group} to resume")
         figures.append((group, round(elected, 3), round(resumed_at - killed_at, 3)))
         assert leader != old_leader
