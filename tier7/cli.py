@@ -24,8 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
         p = tsub.add_parser(name, help=text)
         p.add_argument("--dir", type=Path, default=None, help="cluster folder (default results/testbed)")
 
-    verify = sub.add_parser("verify", help="run plan 45-04 end to end (not built yet)")
-    verify.add_argument("rest", nargs=argparse.REMAINDER)
+    from .verify.command import add_parser as add_verify
+
+    add_verify(sub)
     return parser
 
 
@@ -35,9 +36,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "testbed":
             return testbed_command(args)
         if args.command == "verify":
-            print("tier7: `tier7 verify` (the plan 45-04 runner) is not built yet; "
-                  "see the open issues. Nothing was verified.", file=sys.stderr)
-            return 3
+            from .verify.command import run as run_verify
+
+            return run_verify(args)
     except Tier7Error as exc:
         print(f"tier7: error: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,29 @@
+"""STATUS.md: one 45-04 section however often we run; other sections untouched."""
+
+from tier7.report.status import replace_section, update_status_file
+
+OTHER = "# Phase 45\n\n## 45-03 Tier 6\n- [x] done by hand\n"
+
+
+def test_twice_gives_one_updated_section(tmp_path):
+    path = tmp_path / "STATUS.md"
+    path.write_text(OTHER)
+    update_status_file(path, "45-04", "## 45-04 Tier 7\nfirst run")
+    update_status_file(path, "45-04", "## 45-04 Tier 7\nsecond run")
+    text = path.read_text()
+    assert text.count("45-04 Tier 7") == 1 and "second run" in text and "first run" not in text
+    assert text.startswith(OTHER.rstrip("\n"))
+    assert replace_section(text, "45-04", "## 45-04 Tier 7\nsecond run") == text
+
+
+def test_hand_written_section_is_replaced_not_duplicated():
+    text = OTHER + "\n## 45-04 Tier 7 (hand)\n- [ ] todo\n\n## 45-05 next\nkeep me\n"
+    out = replace_section(text, "45-04", "## 45-04 Tier 7\nauto")
+    assert "todo" not in out and "keep me" in out and "45-03 Tier 6" in out
+    assert out.count("45-04") == 3  # heading + two markers
+
+
+def test_missing_file_is_created(tmp_path):
+    path = tmp_path / "deep" / "STATUS.md"
+    update_status_file(path, "45-04", "## 45-04\nx")
+    assert "## 45-04" in path.read_text()

@@ -1,0 +1,107 @@
+"""The live progress view: phase, elapsed time, operations per second, errors and faults.
+
+It counts events by tailing the run's history files (so load running in other processes counts too).
+On a terminal one status line is redrawn every second; elsewhere a line is printed every 10 s.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TextIO
+
+from ..history import HISTORY_DIR
+
+
+class HistoryTail:
+    """Incrementally counts completions and nemesis events in ``<run>/history/*.jsonl``."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.dir = run_dir / HISTORY_DIR
+        self.offsets: dict[Path, int] = {}
+        self.ok = self.failed = self.unknown = self.faults = 0
+
+    def poll(self) -> None:
+        for path in sorted(self.dir.glob("*.jsonl")):
+            with open(path, "rb") as handle:
+                handle.seek(self.offsets.get(path, 0))
+                chunk = handle.read()
+            complete = chunk[: chunk.rfind(b"\n") + 1]
+            self.offsets[path] = self.offsets.get(path, 0) + len(complete)
+            for line in complete.splitlines():
+                self._count(line)
+
+    def _count(self, line: bytes) -> None:
+        if b'"type":"invoke"' in line:
+            if b'"process":"nemesis' in line:
+                self.faults += 1
+            return
+        if b'"process":"nemesis' in line:
+            return
+        if b'"type":"ok"' in line:
+            self.ok += 1
+        elif b'"type":"fail"' in line:
+            self.failed += 1
+        elif b'"type":"info"' in line:
+            self.unknown += 1
+        else:  # spaced JSON from another writer
+            kind = json.loads(line).get("type")
+            self.ok += kind == "ok"
+            self.failed += kind == "fail"
+            self.unknown += kind == "info"
+
+
+class Progress(threading.Thread):
+    def __init__(self, run_dir: Path, stream: TextIO | None = None, interval: float = 1.0) -> None:
+        super().__init__(name="progress", daemon=True)
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.interval = interval
+        self.tail = HistoryTail(run_dir)
+        self.phase = "starting"
+        self.started = time.monotonic()
+        self._stop_event = threading.Event()
+        self._last_ok, self._last_at, self._last_print = 0, time.monotonic(), 0.0
+
+    def set_phase(self, phase: str) -> None:
+        self.phase = phase
+        self.line(force=True)
+
+    def note(self, text: str) -> None:
+        """A message line that stays on screen (phase results, warnings)."""
+        self._clear()
+        print(text, file=self.stream, flush=True)
+
+    def line(self, force: bool = False) -> None:
+        try:
+            self.tail.poll()
+        except OSError:
+            return
+        now = time.monotonic()
+        rate = (self.tail.ok - self._last_ok) / max(now - self._last_at, 1e-6)
+        self._last_ok, self._last_at = self.tail.ok, now
+        text = (f"[{now - self.started:6.1f}s] {self.phase:<34} ok {self.tail.ok:>7}  {rate:>6.0f} ops/s  "
+                f"fail {self.tail.failed:>5}  unknown {self.tail.unknown:>4}  faults {self.tail.faults:>3}")
+        if self.tty:
+            print("\r" + text[: 150], end="", file=self.stream, flush=True)
+        elif force or now - self._last_print >= 10:
+            print(text, file=self.stream, flush=True)
+            self._last_print = now
+
+    def _clear(self) -> None:
+        if self.tty:
+            print("\r" + " " * 150 + "\r", end="", file=self.stream, flush=True)
+
+    def run(self) -> None:
+        while not self._stop_event.wait(self.interval):
+            self.line()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(timeout=2)
+        self.line(force=True)
+        if self.tty:
+            print(file=self.stream, flush=True)
