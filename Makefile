@@ -6,10 +6,11 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: verify test lint install clean bench
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt chaos/discovery/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=23"
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[test]"
+	$(PY) -m pip install --quiet --no-deps -e chaos/discovery  # `chaos discover chaostoolkit-tier7`
 	touch $(STAMP)
 
 install: $(STAMP)

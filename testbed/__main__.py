@@ -17,6 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     init.add_argument("--preset", default="god-tier", help="preset name or path to a preset TOML file")
     init.add_argument("--dir", required=True, help="folder for the cluster file and the nodes' data")
     init.add_argument("--admin-token", default=None, help="admin token (default: $TESTBED_ADMIN_TOKEN or random)")
+    init.add_argument("--geo", default=None,
+                      help="simulated-regions profile from the preset's [geo] tables, or 'none' (default: preset's)")
     init.add_argument("--test-faults", default="{}",
                       help="TEST ONLY: JSON object of fault switches that make the testbed misbehave")
     node = sub.add_parser("node", help="run one node of a cluster")
@@ -28,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
             preset = load_preset(args.preset)
             directory = Path(args.dir)
             directory.mkdir(parents=True, exist_ok=True)
-            cluster = build_cluster(preset, directory, args.admin_token)
+            cluster = build_cluster(preset, directory, args.admin_token, args.geo)
             try:
                 faults = json.loads(args.test_faults)
             except json.JSONDecodeError as exc:

@@ -187,7 +187,8 @@ class NodeApp:
             if spec.name == self.me.name:
                 return {**entry, "reachable": True, **self.raft.status()}
             try:
-                response = await self.forwarder.client.get(f"{spec.http_base}/v1/node", timeout=0.5)
+                response = await self.forwarder.client.get(f"{self.forwarder.bases[spec.name]}/v1/node",
+                                                            timeout=0.5)
                 data = response.json()
                 return {**entry, "reachable": True, **{k: data.get(k) for k in
                         ("role", "term", "commit_index", "last_applied", "leader", "has_quorum")}}

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .geo import GeoError, build_geo, choose_profile, links_needed, validate_geo
+
 PRESET_DIR = Path(__file__).parent / "presets"
 
 # Features this build of the testbed implements. A preset may request more; /v1/config reports the
@@ -85,6 +87,10 @@ def validate_preset(data: dict[str, Any], where: str) -> None:
         raise ConfigError(f"preset {where}: every [features] value must be true or false")
     if not str(data.get("name", "")):
         raise ConfigError(f"preset {where}: missing name")
+    try:
+        validate_geo(data, where)
+    except GeoError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def free_ports(count: int, host: str) -> list[int]:
@@ -102,12 +108,22 @@ def free_ports(count: int, host: str) -> list[int]:
     return ports
 
 
-def build_cluster(preset: dict[str, Any], directory: Path, admin_token: str | None = None) -> dict[str, Any]:
-    """A cluster file for ``preset`` with fresh loopback ports and data folders under ``directory``."""
+def build_cluster(preset: dict[str, Any], directory: Path, admin_token: str | None = None,
+                  geo: str | None = None) -> dict[str, Any]:
+    """A cluster file for ``preset`` with fresh loopback ports and data folders under ``directory``.
+
+    ``geo`` picks the simulated-regions profile (default: the preset's; ``"none"``: direct connections).
+    """
     cluster = preset["cluster"]
     regions, host = cluster["regions"], cluster["host"]
     groups = [f"g{i}" for i in range(cluster["groups"])]
-    ports = iter(free_ports(2 * len(groups) * len(regions), host))
+    try:
+        profile = choose_profile(preset, geo)
+    except GeoError as exc:
+        raise ConfigError(str(exc)) from None
+    node_count = len(groups) * len(regions)
+    link_count = len(links_needed([{"region": r} for _ in groups for r in regions], regions))
+    ports = iter(free_ports(2 * node_count + (link_count + 1 if profile else 0), host))
     nodes = []
     for group in groups:
         for region in regions:
@@ -123,7 +139,7 @@ def build_cluster(preset: dict[str, Any], directory: Path, admin_token: str | No
                     "dir": str((directory / "nodes" / name).resolve()),
                 }
             )
-    return {
+    data: dict[str, Any] = {
         "format": 1,
         "preset": preset,
         "admin_token": admin_token or os.environ.get("TESTBED_ADMIN_TOKEN") or "adm-" + secrets.token_hex(16),
@@ -132,6 +148,9 @@ def build_cluster(preset: dict[str, Any], directory: Path, admin_token: str | No
         "nodes": nodes,
         "test_faults": {},
     }
+    if profile:
+        data["geo"] = build_geo(preset, profile, nodes, host, ports)
+    return data
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from .config import Cluster, NodeSpec
+from .geo import routes
 from .web import HttpError
 
 INTERNAL_HEADER = "x-cluster-auth"
@@ -36,6 +37,8 @@ class Forwarder:
         self.backoff = float(fwd["retry_backoff"])
         self.timeout = float(fwd["request_timeout"])
         self.leader_hint: dict[str, str] = {}
+        via = routes(cluster.data, me.region, "http")  # other regions' nodes: through the fault proxy
+        self.bases = {n.name: f"http://{via[n.name]}" if n.name in via else n.http_base for n in cluster.nodes}
         self.auth = internal_token(cluster.secret)
         self.client = httpx.AsyncClient(
             timeout=httpx.Timeout(self.timeout, connect=0.5),
@@ -54,7 +57,7 @@ class Forwarder:
             for member in self.candidates(group):
                 try:
                     response = await self.client.post(
-                        f"{member.http_base}/v1/internal/apply", json=operation,
+                        f"{self.bases[member.name]}/v1/internal/apply", json=operation,
                         headers={INTERNAL_HEADER: self.auth})
                 except httpx.ConnectError as exc:
                     last_error = f"{member.name}: {exc.__class__.__name__}"

@@ -8,9 +8,12 @@ from collections.abc import Callable
 from typing import Any
 
 from pysyncobj import FAIL_REASON, SyncObj, SyncObjConf
+from pysyncobj.node import TCPNode
 from pysyncobj.syncobj import _RAFT_STATE
 
 from .config import Cluster, NodeSpec
+from .geo import routes
+from .raftlog import install as install_raftlog_fix
 from .store import KVState
 
 ROLE_NAMES = {_RAFT_STATE.LEADER: "leader", _RAFT_STATE.FOLLOWER: "follower", _RAFT_STATE.CANDIDATE: "candidate"}
@@ -18,6 +21,28 @@ ROLE_NAMES = {_RAFT_STATE.LEADER: "leader", _RAFT_STATE.FOLLOWER: "follower", _R
 # Failures after which the command certainly did not enter the log (safe to retry elsewhere).
 NOT_APPLIED = {FAIL_REASON.QUEUE_FULL, FAIL_REASON.MISSING_LEADER, FAIL_REASON.DISCARDED, FAIL_REASON.NOT_LEADER,
                FAIL_REASON.REQUEST_DENIED}
+
+
+class RoutedNode(TCPNode):
+    """A Raft partner known by its own address but reached through another one (a fault-proxy link).
+
+    pysyncobj identifies a TCP peer by the address string it announces (the node id): the id stays the
+    partner's real ``host:port``, so the handshake and every message still match; only the address we
+    dial (``ip``/``port``, used by pysyncobj's transport to connect) is the link's.
+    """
+
+    def __init__(self, address: str, via: str) -> None:
+        super().__init__(address)
+        host, port = via.rsplit(":", 1)
+        self._via = (host, int(port))
+
+    @property
+    def ip(self) -> str:
+        return self._via[0]
+
+    @property
+    def port(self) -> int:
+        return self._via[1]
 
 
 class CommitFailed(Exception):
@@ -47,11 +72,14 @@ class RaftMember:
             commandsWaitLeader=True,
             dynamicMembershipChange=False,
         )
-        partners = [m.raft_address for m in cluster.members(me.group) if m.name != me.name]
+        via = routes(cluster.data, me.region, "raft")
+        partners = [RoutedNode(m.raft_address, via[m.name]) if m.name in via else m.raft_address
+                    for m in cluster.members(me.group) if m.name != me.name]
         self.address_to_name = {m.raft_address: m.name for m in cluster.members(me.group)}
         self.state = KVState(cluster.test_faults.get("lose_write_fraction", 0.0))
         self.commit_timeout = float(raft["commit_timeout"])
         self._on_commit_seconds = on_commit_seconds
+        install_raftlog_fix()  # pysyncobj's follower drops matching entries; see raftlog.py
         self.syncobj = SyncObj(me.raft_address, partners, conf=conf, consumers=[self.state])
 
     async def commit(self, command: Callable[..., Any], *args: Any) -> Any:

@@ -20,13 +20,24 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--preset", default="god-tier", help="preset name or path to a preset TOML (default god-tier)")
     up.add_argument("--dir", type=Path, default=None, help="cluster folder (default results/testbed)")
     up.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for every group's leader")
+    up.add_argument("--geo", default=None,
+                    help="simulated-regions profile of the preset (compressed, realistic) or none (default: preset's)")
     for name, text in (("status", "show the groups and their leaders"), ("down", "stop every node")):
         p = tsub.add_parser(name, help=text)
         p.add_argument("--dir", type=Path, default=None, help="cluster folder (default results/testbed)")
 
+    from .load.cli import add_load_parser
+
+    add_load_parser(sub)
+    from .chaosrun import add_parser as add_chaos
+
+    add_chaos(sub)
     from .verify.command import add_parser as add_verify
 
     add_verify(sub)
+    from analysis.cli import add_parser as add_analyze
+
+    add_analyze(sub)
     return parser
 
 
@@ -35,10 +46,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "testbed":
             return testbed_command(args)
+        if args.command == "load":
+            from .load.cli import load_main
+
+            return load_main(args)
+        if args.command == "chaos":
+            from .chaosrun import command as chaos_command
+
+            return chaos_command(args)
         if args.command == "verify":
             from .verify.command import run as run_verify
 
             return run_verify(args)
+        if args.command == "analyze":
+            from analysis.cli import analyze_command
+
+            return analyze_command(args)
     except Tier7Error as exc:
         print(f"tier7: error: {exc}", file=sys.stderr)
         return 2
@@ -55,7 +78,7 @@ def testbed_command(args: argparse.Namespace) -> int:
     directory = args.dir or DEFAULT_DIR
     if args.action == "up":
         started = time.monotonic()
-        target = TestbedTarget.create(directory, preset=args.preset)
+        target = TestbedTarget.create(directory, preset=args.preset, geo=args.geo)
         print(f"starting {len(target.nodes())} nodes ({args.preset}) in {target.dir} ...", flush=True)
         try:
             topology = target.start(timeout=args.timeout)
@@ -63,6 +86,10 @@ def testbed_command(args: argparse.Namespace) -> int:
             target.stop()
             raise
         print(f"up in {time.monotonic() - started:.1f}s\n")
+        geo = target.cluster.get("geo")
+        if geo:
+            rtts = ", ".join(f"{pair} {ms:g} ms" for pair, ms in geo["rtt_ms"].items())
+            print(f"regions ({geo['profile']}): {rtts} round trip, via the fault proxy at {geo['proxy_api']}\n")
         print(f"{'node':<16} {'group':<6} {'region':<10} url")
         for node in target.nodes():
             print(f"{node.name:<16} {node.group:<6} {node.region:<10} {node.url}")

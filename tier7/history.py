@@ -18,7 +18,11 @@ Event fields (absent fields are omitted from the line):
   ``[expected, new]``. A read's ``ok`` carries the value read (``None`` = key absent).
 - ``node`` (served by), ``group`` (Raft group that served), ``protocol`` (h1/h2/h3), ``error``
   (contract error code or exception class), ``status`` (HTTP status), ``latency_ms`` on completions.
-- ``cross_tenant``: True on operations that deliberately address another tenant's keys (isolation probes).
+- ``cross_tenant``: True on operations that deliberately address another tenant's keys (isolation probes);
+  ``tenant`` is then the tenant addressed and ``caller`` the tenant whose token was used.
+- The recording client (tier7/client.py) also puts ``version`` (the group's revision) on ``ok`` writes
+  and reads, and ``created`` on ``ok`` create_tenant; after an ``info`` it continues under a new process
+  name (``w0-u17`` -> ``w0-u17.1``), as the operation may still be in flight.
 - ``nemesis`` events use process ``nemesis``: ``invoke`` when a fault activity starts, ``ok``/``fail``
   when it ends, ``value`` holding its details (target node, group, ...).
 """

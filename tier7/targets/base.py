@@ -18,6 +18,7 @@ class Capability(StrEnum):
     PAUSE = "pause"        # SIGSTOP / SIGCONT a node
     LOGS = "logs"          # read the nodes' log files
     SCALE = "scale"        # add and remove nodes
+    NETWORK = "network"    # latency and partitions between regions (a fault proxy on the inter-region links)
 
 
 class NotApplicable(Exception):

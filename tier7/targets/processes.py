@@ -12,13 +12,34 @@ import subprocess
 import time
 from pathlib import Path
 
+_PR_SET_PDEATHSIG = 1
+_tie_to_parent = False
+
+
+def tie_children_to_this_process() -> None:
+    """From now on, children started here get SIGTERM if this process dies, even by SIGKILL (Linux
+    PR_SET_PDEATHSIG). For runs that own their services (``tier7 verify``); ``tier7 testbed up`` leaves
+    its nodes running on purpose and does not call this."""
+    global _tie_to_parent
+    _tie_to_parent = True
+
+
+def _die_with_parent() -> None:
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # not Linux: the run's own cleanup still stops them
+
 
 def spawn(argv: list[str], log_path: Path, env: dict[str, str] | None = None, cwd: Path | None = None) -> int:
     """Start ``argv`` in a new session (its own process group), output appended to ``log_path``. Returns the PID."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True, env=env, cwd=cwd, close_fds=True)
+                                   start_new_session=True, env=env, cwd=cwd, close_fds=True,
+                                   preexec_fn=_die_with_parent if _tie_to_parent else None)
     _children[process.pid] = process
     return process.pid
 
@@ -48,6 +69,14 @@ def is_running(pid: int, marker: list[str]) -> bool:
         return False
     args = cmdline(pid)
     return all(m in args for m in marker)
+
+
+def state(pid: int) -> str | None:
+    """The process state letter from /proc (R, S, T = stopped, Z = zombie, ...), None when gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+    except (OSError, IndexError):
+        return None
 
 
 def send(pid: int, sig: int, marker: list[str]) -> bool:

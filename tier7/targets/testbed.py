@@ -1,6 +1,11 @@
 """Driver for the bundled testbed: starts its nodes as subprocesses (``python -m testbed``), remembers
 their PIDs in ``<dir>/state.json``, and kills, pauses, restarts and stops them by PID.
 
+When the cluster file has a ``geo`` section (simulated regions), the driver also runs the fault proxy
+(``python -m chaos.proxy``, its own process group, PID in ``state.json`` as ``proxy_pid``), creates one
+proxy per inter-region link with the region pair's baseline latency before any node starts, and stops
+it after the nodes. Network faults between regions go through ``network()``.
+
 This module never imports ``testbed``; it reads the cluster file the testbed writes (JSON data).
 """
 
@@ -17,9 +22,11 @@ from typing import Any
 
 from ..errors import Tier7Error
 from ..topology import Topology, observe
+from ..toxiproxy import ToxiproxyClient, ToxiproxyError
 from ..waiting import DeadlineExceeded, wait_until
 from . import processes
 from .base import Capability, NodeInfo
+from .network import RegionNetwork
 
 DEFAULT_DIR = Path(os.environ.get("TIER7_TESTBED_DIR", "results/testbed"))
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -31,6 +38,7 @@ class TestbedTarget:
     __test__ = False  # not a pytest test class
     name = "testbed"
     capabilities = frozenset({Capability.KILL, Capability.RESTART, Capability.PAUSE, Capability.LOGS})
+    PROXY_START_S = 10.0  # seconds to wait for the fault proxy's API to answer
 
     def __init__(self, directory: Path, python: str | None = None) -> None:
         self.dir = Path(directory).resolve()
@@ -44,22 +52,34 @@ class TestbedTarget:
         except json.JSONDecodeError as exc:
             raise Tier7Error(f"{self.cluster_file} is not valid JSON: {exc}") from None
         self.pids: dict[str, int] = {}
+        self.proxy_pid: int | None = None
         if self.state_file.exists():
             try:
-                self.pids = {k: int(v) for k, v in json.loads(self.state_file.read_text())["pids"].items()}
+                state = json.loads(self.state_file.read_text())
+                self.pids = {k: int(v) for k, v in state["pids"].items()}
+                self.proxy_pid = int(state["proxy_pid"]) if state.get("proxy_pid") else None
             except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
                 raise Tier7Error(f"{self.state_file} is corrupt ({exc}); stop the nodes by hand") from None
+        self._network: RegionNetwork | None = None
+        if self.cluster.get("geo"):
+            self.capabilities = self.capabilities | {Capability.NETWORK}
 
     # -- creation --
 
     @classmethod
     def create(cls, directory: Path, preset: str = "god-tier", admin_token: str | None = None,
-               test_faults: dict[str, Any] | None = None, python: str | None = None) -> TestbedTarget:
-        """Write a fresh cluster file for ``preset`` into ``directory`` (old node data is wiped)."""
+               test_faults: dict[str, Any] | None = None, python: str | None = None,
+               geo: str | None = None) -> TestbedTarget:
+        """Write a fresh cluster file for ``preset`` into ``directory`` (old node data is wiped).
+
+        ``geo``: simulated-regions profile of the preset (default the preset's own; ``"none"``: direct).
+        """
         directory = Path(directory).resolve()
         existing = directory / "state.json"
-        if existing.exists() and cls(directory).running():
-            raise Tier7Error(f"a testbed is already running in {directory}; run `tier7 testbed down` first")
+        if existing.exists():
+            old = cls(directory)
+            if old.running() or old.proxy_running():
+                raise Tier7Error(f"a testbed is already running in {directory}; run `tier7 testbed down` first")
         shutil.rmtree(directory / "nodes", ignore_errors=True)
         existing.unlink(missing_ok=True)
         argv = [python or sys.executable, "-m", "testbed", "init", "--preset", preset, "--dir", str(directory)]
@@ -67,6 +87,8 @@ class TestbedTarget:
             argv += ["--admin-token", admin_token]
         if test_faults:
             argv += ["--test-faults", json.dumps(test_faults)]
+        if geo:
+            argv += ["--geo", geo]
         done = subprocess.run(argv, capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=60)
         if done.returncode != 0:
             message = (done.stderr.strip().splitlines() or ["testbed init failed"])[-1]
@@ -105,6 +127,7 @@ class TestbedTarget:
         self.node(name)
         if name in self.pids and processes.is_running(self.pids[name], self._marker(name)):
             return
+        self.start_proxy()
         node_dir = self.node_dir(name)
         node_dir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -139,10 +162,93 @@ class TestbedTarget:
     def running(self) -> list[str]:
         return [n for n in self.pids if self.is_running(n)]
 
+    def is_paused(self, name: str) -> bool:
+        """True when the node's process is stopped (SIGSTOP)."""
+        pid = self.pids.get(name)
+        return pid is not None and self.is_running(name) and processes.state(pid) == "T"
+
+    def paused(self) -> list[str]:
+        return [n for n in self.pids if self.is_paused(n)]
+
+    # -- the fault proxy (simulated regions) --
+
+    def network(self) -> RegionNetwork | None:
+        """The inter-region links and their faults, or None when the cluster has no simulated regions."""
+        geo = self.cluster.get("geo")
+        if not geo:
+            return None
+        if self._network is None:
+            self._network = RegionNetwork.from_geo(geo, self.cluster["preset"]["cluster"]["regions"])
+        return self._network
+
+    def _proxy_marker(self) -> list[str]:
+        return ["chaos.proxy", f"tier7-testbed:{self.cluster_file}"]
+
+    def proxy_running(self) -> bool:
+        return self.proxy_pid is not None and processes.is_running(self.proxy_pid, self._proxy_marker())
+
+    def start_proxy(self) -> None:
+        """Start the fault proxy if the cluster has simulated regions and it is not running, then make sure
+        every link exists with its baseline latency (seconds: at most ``PROXY_START_S`` to come up)."""
+        network = self.network()
+        if network is None or self.proxy_running():
+            return
+        host, port = self.cluster["geo"]["proxy_api"].rsplit(":", 1)
+        argv = [self.python, "-m", "chaos.proxy", "--host", host, "--port", port,
+                "--label", f"tier7-testbed:{self.cluster_file}"]
+        log = self.dir / "proxy.log"
+        self.proxy_pid = processes.spawn(argv, log, env={**os.environ, "PYTHONUNBUFFERED": "1"}, cwd=PROJECT_ROOT)
+        self._save()
+        client = ToxiproxyClient(network.api, timeout=1.0)
+
+        def answering() -> bool:
+            if not self.proxy_running():
+                raise Tier7Error(f"the fault proxy exited at start; see {log}")
+            return bool(client.version())
+
+        try:
+            wait_until(answering, self.PROXY_START_S, 0.05, "the fault proxy's API to answer")
+            network.install()
+        except (DeadlineExceeded, ToxiproxyError) as exc:
+            self.stop_proxy()
+            raise Tier7Error(f"{exc}; see {log}") from None
+        except Tier7Error:
+            self.stop_proxy()
+            raise
+        finally:
+            client.close()
+
+    def stop_proxy(self) -> None:
+        if self.proxy_pid is not None:
+            processes.stop(self.proxy_pid, self._proxy_marker())
+            self.proxy_pid = None
+            self._save()
+
+    def heal(self, timeout: float = 30.0) -> dict[str, Any]:
+        """Undo every fault: resume paused nodes, start the stopped ones this driver had started, remove
+        network faults; then wait (seconds: ``timeout``) until the cluster is healthy. Returns what was done.
+        A testbed that was never started (or was brought down) is refused, never started."""
+        if not self.pids:
+            raise Tier7Error(f"the testbed in {self.dir} is not up (no node PIDs in {self.state_file.name}); "
+                             "nothing to heal: start it with `tier7 testbed up`")
+        resumed = self.paused()
+        for name in resumed:
+            processes.send(self.pids[name], signal.SIGCONT, self._marker(name))
+        self.start_proxy()
+        network = self.network()
+        undone = network.heal() if network is not None else {}
+        started = [name for name in self.pids if not self.is_running(name)]
+        for name in started:
+            self.start_node(name)
+        self.wait_healthy(timeout)
+        return {"resumed": resumed, "started": started, "network": undone}
+
     # -- whole cluster --
 
     def start(self, timeout: float = 30.0) -> Topology:
-        """Start every node and wait (seconds: ``timeout``) until each group has an agreed leader."""
+        """Start the fault proxy (simulated regions) and every node, and wait (seconds: ``timeout``) until
+        each group has an agreed leader."""
+        self.start_proxy()
         for info in self.nodes():
             self.start_node(info.name)
         return self.wait_healthy(timeout)
@@ -161,16 +267,22 @@ class TestbedTarget:
             raise Tier7Error(str(exc)) from None
 
     def stop(self) -> None:
-        """Stop every node (SIGTERM, then SIGKILL) and forget the PIDs."""
+        """Stop every node (SIGTERM, then SIGKILL), then the fault proxy, and forget the PIDs."""
         for name, pid in self.pids.items():  # all at once, so shutdowns overlap
             processes.send(pid, signal.SIGTERM, self._marker(name))
             processes.send(pid, signal.SIGCONT, self._marker(name))
         for name in list(self.pids):
             self.stop_node(name)
         self.pids = {}
+        if self.proxy_pid is not None:
+            processes.stop(self.proxy_pid, self._proxy_marker())
+            self.proxy_pid = None
+        if self._network is not None:
+            self._network.close()
         self.state_file.unlink(missing_ok=True)
 
     def _save(self) -> None:
         tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"cluster_file": str(self.cluster_file), "pids": self.pids}, indent=2))
+        tmp.write_text(json.dumps({"cluster_file": str(self.cluster_file), "pids": self.pids,
+                                   "proxy_pid": self.proxy_pid}, indent=2))
         tmp.replace(self.state_file)

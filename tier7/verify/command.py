@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -23,6 +24,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     verify.add_argument("--status-file", type=Path, default=None,
                         help="STATUS.md to update (default .planning/phases/45-tier-verification/STATUS.md)")
     verify.add_argument("--strict", action="store_true", help="NOT RUN criteria fail the exit status too")
+    verify.add_argument("--testbed-faults", default=None, metavar="JSON",
+                        help="TEST ONLY: start the testbed with fault switches (docs/testbed.md), to prove a "
+                             "criterion FAILs")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,7 +35,15 @@ def run(args: argparse.Namespace) -> int:
     only = [o.strip() for o in args.only.split(",") if o.strip()] if args.only else None
     if args.seed is not None and args.seed < 0:
         raise Tier7Error("--seed must be >= 0")
-    return verify(Options(preset=args.preset, target=args.target, only=only, quick=args.quick, seed=args.seed,
+    faults = None
+    if args.testbed_faults:
+        try:
+            faults = json.loads(args.testbed_faults)
+        except json.JSONDecodeError as exc:
+            raise Tier7Error(f"--testbed-faults is not JSON: {exc}") from None
+        if not isinstance(faults, dict):
+            raise Tier7Error("--testbed-faults must be a JSON object")
+    return verify(Options(preset=args.preset, testbed_faults=faults, target=args.target, only=only, quick=args.quick, seed=args.seed,
                           out=args.out, status_file=args.status_file, strict=args.strict,
                           command=" ".join(["tier7", *sys.argv[1:]]) if sys.argv[0].endswith("tier7")
                           else "tier7 " + " ".join(sys.argv[1:])))

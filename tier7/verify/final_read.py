@@ -48,7 +48,7 @@ def run(ctx: RunContext) -> None:
             return
         client = ctx.client(ctx.rng.choice(nodes), token, f"verify-final-{tenant}-{key}")
         for _ in range(3):  # a read that failed for certain (no leader yet) is simply asked again
-            if client.get(key).type == "ok":
+            if client.get(key, tenant=tenant).type == "ok":
                 break
         client.close()
 

@@ -18,12 +18,13 @@ from analysis.verdict import Status, Verdict
 
 from ..errors import Tier7Error
 from ..plan import CRITERIA, CRITERIA_BY_ID, load_plan
+from ..targets import processes
 from ..targets.http import HttpTarget
 from ..targets.testbed import TestbedTarget
 from ..topology import observe
 from . import final_read, outputs, setup
 from .context import RunContext
-from .criteria import federation, multi_raft, preset, tenants
+from .criteria import failover, federation, multi_raft, preset, tenants, whole_run
 from .progress import Progress
 from .results import CriterionResult, exit_status
 
@@ -35,6 +36,7 @@ PHASES: dict[str, PhaseFn] = {
     "preset": preset.run,
     "federation": federation.run,
     "tenants": tenants.run,
+    "failover": failover.run,
 }
 NEEDS: dict[str, list[str]] = {
     "preset": ["preset"],
@@ -49,6 +51,10 @@ JUDGES: dict[str, JudgeFn] = {
     "multi-raft": multi_raft.judge,
     "federation": federation.judge,
     "tenants": tenants.judge,
+    "failover": failover.judge,
+    "logs": whole_run.judge_logs,
+    "linearizable": whole_run.judge_linearizable,
+    "no-lost-writes": whole_run.judge_no_lost_writes,
 }
 
 
@@ -71,6 +77,7 @@ class Options:
     out: Path = Path("results")
     status_file: Path | None = None
     strict: bool = False
+    testbed_faults: dict[str, Any] | None = None  # TEST ONLY
     command: str = "tier7 verify"
 
 
@@ -86,7 +93,8 @@ def selected_criteria(only: list[str] | None) -> list[str]:
 def open_target(options: Options, run_dir: Path) -> tuple[Any, bool]:
     """(target, started_here). ``testbed`` starts a fresh bundled cluster inside the run folder."""
     if options.target == "testbed":
-        target = TestbedTarget.create(run_dir / "testbed", preset=options.preset)
+        target = TestbedTarget.create(run_dir / "testbed", preset=options.preset,
+                                      test_faults=options.testbed_faults)
         try:
             target.start(timeout=60)
         except BaseException:
@@ -96,7 +104,13 @@ def open_target(options: Options, run_dir: Path) -> tuple[Any, bool]:
     return HttpTarget.from_file(options.target), False
 
 
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt  # SIGTERM winds the run down like Ctrl-C: rollback, stop, partial report
+
+
 def verify(options: Options) -> int:
+    signal.signal(signal.SIGTERM, _terminate)
+    processes.tie_children_to_this_process()  # a SIGKILLed run must not leave its testbed behind
     plan = load_plan(options.quick)
     chosen = selected_criteria(options.only)
     seed = options.seed if options.seed is not None else int(time.time()) % 1_000_000
@@ -128,16 +142,18 @@ def verify(options: Options) -> int:
             ran.add("final-read")
         complete = True
     except KeyboardInterrupt:
-        incomplete_reason = "interrupted by Ctrl-C"
+        incomplete_reason = "interrupted by Ctrl-C (or SIGTERM)"
     except Tier7Error as exc:
         incomplete_reason = str(exc)
     finally:
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not lose the report
+        # a second Ctrl-C (or SIGTERM) must not lose the report
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN), signal.signal(signal.SIGTERM, signal.SIG_IGN)
         try:
             paths = finish(ctx, target, started_here, sampler, progress, meta, chosen, ran, complete,
                            incomplete_reason, options)
         finally:
-            signal.signal(signal.SIGINT, previous)
+            signal.signal(signal.SIGINT, previous[0])
+            signal.signal(signal.SIGTERM, previous[1])
     results = paths.pop("_results")
     progress.note(summary_text(results, complete, incomplete_reason, paths))
     if not complete and incomplete_reason and ctx is None:
@@ -182,10 +198,8 @@ def finish(ctx: RunContext | None, target: Any, started_here: bool, sampler: Any
 
 def run_analysis(ctx: RunContext) -> Any:
     """Whole-run analysis of the run folder (checkers and metrics); None when it cannot run."""
-    try:
-        from .analysis_bridge import analyse
-    except ImportError:
-        return None
+    from .analysis_bridge import analyse
+
     return analyse(ctx)
 
 

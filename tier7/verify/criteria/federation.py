@@ -9,11 +9,12 @@ counts / keys written; PASS needs 100% of the plan's count acknowledged and plac
 
 from __future__ import annotations
 
+import http.client
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-
-import httpx
+from urllib.parse import urlsplit
 
 from analysis.verdict import Status, Verdict
 
@@ -48,7 +49,7 @@ def run(ctx: RunContext) -> None:
         client = ctx.client(node, token, f"verify-fed-{key}")
         try:
             for attempt in range(MAX_ATTEMPTS):
-                result = client.put(key, f"{key}-v{attempt}")
+                result = client.put(key, f"{key}-v{attempt}", tenant=tenant)
                 if result.ok:
                     acked[key] = {"entry": node.name, "group": result.group, "node": result.node}
                     ctx.written.add((tenant, key))
@@ -72,12 +73,15 @@ def replica_view(ctx: RunContext, tenant: str, token: str, keys: list[str]) -> d
     ring = HarnessRing.from_contract(ctx.facts["ring"])
     deadline = time.monotonic() + REPLICATION_WAIT_S
     holders: dict[str, list[str]] = {}
-    with httpx.Client(timeout=5.0, limits=httpx.Limits(max_connections=32)) as http, \
-            ThreadPoolExecutor(16) as pool:
+    local = threading.local()  # one keep-alive connection per node per thread (no shared pool)
+
+    def holders_of(key: str) -> list[str]:
+        return [n.name for n in nodes if _holds(local, n.url, token, key)]
+
+    with ThreadPoolExecutor(16) as pool:
         pending = list(keys)
         while pending:
-            for key, names in zip(pending, pool.map(
-                    lambda k: [n.name for n in nodes if _holds(http, n.url, token, k)], pending), strict=True):
+            for key, names in zip(pending, pool.map(holders_of, pending), strict=True):
                 holders[key] = names
             expected = {n.name for n in nodes}
             pending = [k for k in keys
@@ -91,13 +95,23 @@ def _group_of(ctx: RunContext, node: str) -> str:
     return next(n.group for n in ctx.nodes() if n.name == node)
 
 
-def _holds(http: httpx.Client, url: str, token: str, key: str) -> bool:
-    try:
-        response = http.get(url + key_path(key), params={"consistency": "local"},
-                            headers={"authorization": f"Bearer {token}"})
-    except httpx.HTTPError:
-        return False
-    return response.status_code == 200
+def _holds(local: threading.local, url: str, token: str, key: str) -> bool:
+    """Does the node at ``url`` hold ``key`` in its own replica (``consistency=local``)?"""
+    connections = local.__dict__.setdefault("connections", {})
+    parts = urlsplit(url)
+    for _ in range(2):  # once more on a fresh connection if the kept-alive one was closed
+        connection = connections.get(url) or http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+        connections[url] = connection
+        try:
+            connection.request("GET", key_path(key) + "?consistency=local",
+                               headers={"authorization": f"Bearer {token}"})
+            response = connection.getresponse()
+            response.read()
+            return response.status == 200
+        except (OSError, http.client.HTTPException):
+            connection.close()
+            connections.pop(url, None)
+    return False
 
 
 def judge(ctx: RunContext, analysis: object = None) -> CriterionResult:

@@ -37,14 +37,41 @@ def structure_problems(topology: dict[str, Any], groups: int, per_group: int, re
     return problems
 
 
-def independence_problems(kills: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    problems = []
-    for kill in kills:
-        for group, seen in kill.get("others", {}).items():
-            if seen["term_before"] != seen["term_after"] or seen["leader_before"] != seen["leader_after"]:
-                problems.append({"killed_in": kill["group"], "group": group, "problem": "leader or term moved",
-                                 **seen})
-    return problems
+def independence_problems(topology: Any, windows: Any, elections: Any, limit_s: float) -> tuple[list, int]:
+    """Other groups' leader or term changing between a leader kill and its group's new leader.
+
+    From topology samples (monotonic ns): for each applied kill-leader window, the window is from the
+    exact injection (``injected_ns``) to the targeted group's election (or ``limit_s`` later). Returns
+    (problems, kills examined).
+    """
+    problems: list[dict[str, Any]] = []
+    if topology is None or windows is None or topology.empty or windows.empty:
+        return problems, 0
+    kills = windows[(windows["fault"] == "kill-leader") & windows["applied"].astype(bool)]
+    elected = {}
+    if elections is not None and not elections.empty:
+        targeted = elections[elections["targeted"].astype(bool)]
+        elected = dict(zip(targeted["fault_id"], targeted["elected_time"], strict=True))
+    for kill in kills.to_dict("records"):
+        detail = kill.get("detail") if isinstance(kill.get("detail"), dict) else {}
+        start = float(detail.get("injected_ns") or kill["start_time"])
+        end = elected.get(kill["fault_id"])
+        end = float(end) if end == end and end is not None else start + limit_s * 1e9  # NaN-safe
+        for group, samples in topology.groupby("group"):
+            if group == kill["group"]:
+                continue
+            before = samples[samples["time"] <= start].tail(1)
+            during = samples[(samples["time"] > start) & (samples["time"] <= end)]
+            if before.empty or during.empty:
+                continue
+            leader, term = before["leader"].iloc[0], before["term"].iloc[0]
+            moved = during[(during["term"] != term) | (during["leader"] != leader)]
+            if not moved.empty:
+                problems.append({"killed_in": kill["group"], "fault_id": kill["fault_id"], "group": group,
+                                 "problem": "leader or term moved while another group elected",
+                                 "leader_before": leader, "term_before": term,
+                                 "leader_seen": moved["leader"].iloc[0], "term_seen": moved["term"].iloc[0]})
+    return problems, len(kills)
 
 
 def judge(ctx: RunContext, analysis: object = None) -> CriterionResult:
@@ -60,18 +87,22 @@ def judge(ctx: RunContext, analysis: object = None) -> CriterionResult:
     if after:
         problems += [{"when": "end", **p} for p in structure_problems(after, groups, per_group, regions)]
     kills = ctx.facts.get("failover", {}).get("kills", [])
-    problems += independence_problems(kills)
+    run = getattr(analysis, "run", None)
+    tables = getattr(analysis, "tables", {})
+    independence, examined = independence_problems(getattr(run, "topology", None), tables.get("windows"),
+                                                   tables.get("elections"), float(ctx.thresholds["failover_s"]))
+    problems += independence
     write_json(ctx.evidence_path("multi-raft.json"), {"before": before, "after": after, "kills": kills,
                                                       "problems": problems})
     healthy_groups = len(before) - len({p.get("group") for p in problems if p.get("when") == "start"})
     measured = (f"{len(before)} groups x {[len(v['members']) for v in before.values()]} nodes; "
-                f"{max(healthy_groups, 0)} healthy at start; {len(kills)} leader kill(s) checked for independence")
+                f"{max(healthy_groups, 0)} healthy at start; other groups steady through {examined} leader kill(s)")
     if problems:
         verdict = Verdict(criterion.id, Status.FAIL, f"{len(problems)} problem(s): {problems[0]['problem']}",
                           problems)
-    elif not kills:
+    elif not examined:
         verdict = Verdict(criterion.id, Status.UNKNOWN, "structure and health PASS, but independence was not "
-                          "exercised (the failover phase did not run)")
+                          "exercised (no leader kill was measured)")
     else:
         verdict = Verdict(criterion.id, Status.PASS)
     return CriterionResult(criterion, verdict, measured, threshold, "evidence/multi-raft.json")

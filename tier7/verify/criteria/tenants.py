@@ -19,6 +19,17 @@ from ..httpjson import write_json
 from ..results import CriterionResult
 
 KEY = "profile"
+ATTEMPTS = 3  # an operation that failed for certain or timed out (unknown outcome) is asked again
+
+
+def until_ok(call: Any) -> Any:
+    """``call()`` again while its outcome is not ok (bounded); a refusal (4xx) is final at once."""
+    result = call()
+    for _ in range(ATTEMPTS - 1):
+        if result.ok or (result.status is not None and 400 <= result.status < 500 and result.status != 404):
+            break
+        result = call()
+    return result
 
 
 def run(ctx: RunContext) -> None:
@@ -30,7 +41,7 @@ def run(ctx: RunContext) -> None:
 
     def create(name: str) -> None:
         client = ctx.client(ctx.rng.choice(nodes), ctx.target.admin_token(), f"verify-tn-{name}")
-        result = client.create_tenant(name)
+        result = until_ok(lambda: client.create_tenant(name))
         client.close()
         if result.ok:
             ctx.tokens[name] = result.body["token"]
@@ -43,11 +54,10 @@ def run(ctx: RunContext) -> None:
             return
         client = ctx.client(ctx.rng.choice(nodes), token, f"verify-tn-{name}")
         value = f"{name}-data"
-        wrote = client.put(KEY, value)
-        if wrote.type != "fail":
-            ctx.written.add((name, KEY))
+        ctx.written.add((name, KEY))
+        wrote = until_ok(lambda: client.put(KEY, value, tenant=name))
         facts["wrote"][name] = wrote.ok
-        read = client.get(KEY)
+        read = until_ok(lambda: client.get(KEY, tenant=name))
         facts["read"][name] = read.value if read.ok else f"<{read.type}: {read.error}>"
         facts["latency_ms"] += [wrote.latency_ms, read.latency_ms]
         client.close()
@@ -81,7 +91,7 @@ def run(ctx: RunContext) -> None:
         if token is None:
             return
         client = ctx.client(ctx.rng.choice(nodes), token, f"verify-tn-{name}")
-        result = client.get(KEY)
+        result = until_ok(lambda: client.get(KEY, tenant=name))
         facts["after"][name] = result.value if result.ok else f"<{result.type}: {result.error}>"
         client.close()
 

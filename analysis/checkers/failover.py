@@ -1,0 +1,92 @@
+"""Failover per fault: the targeted group's outage (``analysis.metrics.outage``) and, when the fault hit
+the group's leader, its election time (``analysis.metrics.election``), against ``[failover]`` thresholds.
+
+Per (fault, targeted group): PASS when the outage is at most ``outage_max_s`` and, if the leader was hit,
+a new leader was sampled within ``election_max_s``. FAIL when either is exceeded, or the group never
+served an ok again although load continued past ``outage_max_s``. UNKNOWN when the minimum-load gate
+(``analysis.metrics.validity``) says the load was too thin to see the fault, or the topology samples are
+too sparse (or absent) to time the election. The verdict is the worst over all faults; NOT APPLICABLE
+when the run injected no fault.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..frames import jsonable
+from ..verdict import Status, Verdict, worst
+
+NAME = "failover"
+
+
+def _one(outage: dict[str, Any], gate: dict[str, Any] | None, election: dict[str, Any] | None,
+         limits: dict[str, Any], sample_gap: float) -> tuple[Status, str]:
+    problems, unknown = [], []
+    outage_s = outage.get("outage_s")
+    if outage_s is not None and not np.isnan(outage_s) and outage_s > limits["outage_max_s"]:
+        problems.append(f"outage {outage_s:.3f} s > {limits['outage_max_s']} s")
+    if not outage.get("recovered"):
+        after = gate["load_after_s"] if gate else 0.0
+        if after >= limits["outage_max_s"]:
+            problems.append(f"no acknowledged operation on the group in the {after:.1f} s of load after the fault")
+        else:
+            unknown.append("no acknowledged operation after the fault, and the load stopped too soon to tell")
+    if gate is not None and not gate["valid"]:
+        unknown.append(f"load too thin to measure: {gate['reason']}")
+    if election is None:
+        unknown.append("no topology samples to time the election")
+    elif election["leader_was_target"]:
+        elected = election["election_s"]
+        gap = election["sample_before_gap_s"]
+        if elected is not None and not np.isnan(elected):
+            if elected > limits["election_max_s"]:
+                problems.append(f"election {elected:.3f} s > {limits['election_max_s']} s")
+        elif gap is None or np.isnan(gap) or gap > sample_gap:
+            unknown.append("topology sampling did not cover the fault")
+        else:
+            problems.append("the leader was hit and no new leader was sampled afterwards")
+    if problems:
+        return Status.FAIL, "; ".join(problems)
+    if unknown:
+        return Status.UNKNOWN, "; ".join(unknown)
+    return Status.PASS, ""
+
+
+def check_failover(outages: pd.DataFrame, elections: pd.DataFrame, gates: pd.DataFrame,
+                   windows: pd.DataFrame, thresholds: dict[str, dict[str, Any]]) -> Verdict:
+    applied = windows[windows["applied"].astype(bool)] if not windows.empty else windows
+    if applied.empty:
+        return Verdict(NAME, Status.NOT_APPLICABLE, "no fault was injected in this run")
+    limits, sample_gap = thresholds["failover"], float(thresholds["validity"]["max_sample_gap_s"])
+    targeted = outages[outages["targeted"].astype(bool)] if not outages.empty else outages
+    gate_by = {(r["fault_id"], r["group"]): r for r in gates.to_dict("records")}
+    election_by = {(r["fault_id"], r["group"]): r for r in elections.to_dict("records")}
+    results, statuses = [], []
+    for row in targeted.to_dict("records"):
+        key = (row["fault_id"], row["group"])
+        status, reason = _one(row, gate_by.get(key), election_by.get(key), limits, sample_gap)
+        election = election_by.get(key) or {}
+        statuses.append(status)
+        results.append(jsonable({"fault_id": row["fault_id"], "fault": row["fault"], "group": row["group"],
+                                 "status": status.value, "reason": reason, "outage_s": row["outage_s"],
+                                 "election_s": election.get("election_s"),
+                                 "leader_was_target": election.get("leader_was_target")}))
+    if not results:
+        return Verdict(NAME, Status.UNKNOWN, "faults were injected but no group had acknowledged operations",
+                       [], {"faults": int(len(applied))})
+    status = worst(statuses)
+    outage_values = [r["outage_s"] for r in results if r["outage_s"] is not None]
+    election_values = [r["election_s"] for r in results if r["election_s"] is not None]
+    figures = {"faults": int(len(applied)), "measured": len(results),
+               "worst_outage_s": max(outage_values) if outage_values else None,
+               "worst_election_s": max(election_values) if election_values else None,
+               "outage_max_s": limits["outage_max_s"], "election_max_s": limits["election_max_s"]}
+    if status is Status.PASS:
+        return Verdict(NAME, status, "", results, figures)
+    counted = sum(s is status for s in statuses)
+    first = next(r["reason"] for r in results if r["status"] == status.value)
+    return Verdict(NAME, status, f"{counted} of {len(results)} fault/group measurement(s) {status.value}: {first}",
+                   results, figures)

@@ -1,0 +1,208 @@
+"""Loading a run folder (docs/run-folder.md) into frames. Nothing is fetched from the target.
+
+``load_run`` reads everything once: the merged history (``tier7.history.load_history``), client operations
+and nemesis activities paired (``analysis.ops``), fault windows (``analysis.windows``), topology samples,
+the ring and node list the runner saved, Chaos Toolkit journals, node logs and ``/metrics`` scrapes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pandas as pd
+
+from tier7.errors import Tier7Error
+from tier7.history import COLUMNS, HISTORY_DIR, load_history
+from tier7.sampler import TOPOLOGY_FILE
+
+from . import journals as journal_mod
+from . import ops as ops_mod
+from . import windows as windows_mod
+from .owners import owner_groups, ring_from
+from .thresholds import load_thresholds
+
+TOPOLOGY_COLUMNS = ["time", "wall", "group", "leader", "term", "down"]
+LOG_COLUMNS = ["ts", "level", "node", "event", "msg", "file", "line"]
+
+
+@dataclass
+class RunData:
+    """Everything analysis needs from one run folder. Times: ``*_time`` monotonic ns, ``*wall``/``ts`` unix s."""
+
+    path: Path
+    events: pd.DataFrame
+    ops: pd.DataFrame
+    nemesis: pd.DataFrame
+    windows: pd.DataFrame
+    topology: pd.DataFrame
+    nodes: list[dict[str, Any]]
+    ring: dict[str, Any] | None
+    config: dict[str, Any] | None
+    journals: dict[str, dict[str, Any]]
+    logs: pd.DataFrame
+    metrics: dict[str, str]
+    locust_exceptions: pd.DataFrame
+    thresholds: dict[str, dict[str, Any]]
+    offset_ns: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def node_groups(self) -> dict[str, str]:
+        return {n["name"]: n["group"] for n in self.nodes if n.get("name") and n.get("group")}
+
+    @property
+    def start_time(self) -> float:
+        """First event (monotonic ns); the origin of every plot's time axis."""
+        times = [self.events["time"].min()] if not self.events.empty else []
+        if not self.topology.empty:
+            times.append(self.topology["time"].min())
+        return float(min(times)) if times else 0.0
+
+
+def _json_file(path: Path) -> Any:
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise Tier7Error(f"{path} is not valid JSON: {exc}") from None
+
+
+def read_history(run_dir: Path) -> pd.DataFrame:
+    """The run's merged history, as ``tier7.history.load_history`` returns it (same columns, order and
+    ``source``), parsed per file in one JSON call instead of line by line (several times faster on large
+    runs). Any file that does not parse whole (a torn last line, a corrupt line) is left to
+    ``load_history``, which skips a torn last line and reports any other bad line precisely."""
+    files = sorted((run_dir / HISTORY_DIR).glob("*.jsonl"))
+    events: list[Any] = []
+    sources: list[str] = []
+    for path in files:
+        lines = [line for line in path.read_bytes().splitlines() if line.strip()]
+        try:
+            parsed = orjson.loads(b"[" + b",".join(lines) + b"]")
+        except orjson.JSONDecodeError:
+            parsed = None
+        if parsed is None or not all(isinstance(event, dict) for event in parsed):
+            return load_history(run_dir)
+        events.extend(parsed)
+        sources.extend([path.name] * len(parsed))
+    if not events:
+        return pd.DataFrame(columns=COLUMNS)
+    frame = pd.DataFrame(events)
+    frame["source"] = sources
+    extra = sorted(set(frame.columns) - set(COLUMNS))
+    for name in COLUMNS:
+        if name not in frame.columns:
+            frame[name] = None
+    return frame[COLUMNS + extra].sort_values("time", kind="stable").reset_index(drop=True)
+
+
+def read_topology(run_dir: Path) -> pd.DataFrame:
+    """``topology.jsonl`` in long form: one row per (sample, group) with its leader (None when the group had
+    no agreed leader), term and the number of members seen down."""
+    path = run_dir / TOPOLOGY_FILE
+    rows = []
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            try:
+                sample = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a torn line; samples are independent
+            for group, view in (sample.get("groups") or {}).items():
+                members = view.get("members") or {}
+                rows.append((sample.get("time"), sample.get("wall"), group, view.get("leader"), view.get("term"),
+                             sum(1 for role in members.values() if role == "down")))
+    frame = pd.DataFrame(rows, columns=TOPOLOGY_COLUMNS)
+    frame["time"] = frame["time"].astype(float)
+    return frame.sort_values(["time", "group"], kind="stable").reset_index(drop=True)
+
+
+def read_logs(run_dir: Path) -> tuple[pd.DataFrame, int]:
+    """Node logs (``logs/<node>.log``, JSON lines) as one frame, and the count of lines that were not JSON."""
+    rows = []
+    unparsed = 0
+    for path in sorted((run_dir / "logs").glob("*.log")):
+        for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                entry = None
+            if not isinstance(entry, dict):
+                unparsed += 1
+                continue
+            rows.append((entry.get("ts"), str(entry.get("level", "")).upper(), entry.get("node") or path.stem,
+                         entry.get("event"), entry.get("msg"), path.name, number))
+    frame = pd.DataFrame(rows, columns=LOG_COLUMNS)
+    frame["ts"] = pd.to_numeric(frame["ts"], errors="coerce")
+    return frame, unparsed
+
+
+def read_metrics(run_dir: Path) -> dict[str, str]:
+    return {p.stem: p.read_text(encoding="utf-8", errors="replace") for p in sorted((run_dir / "metrics").glob("*.prom"))}
+
+
+def read_locust_exceptions(run_dir: Path) -> pd.DataFrame:
+    frames = [pd.read_csv(p) for p in sorted((run_dir / "locust").glob("*exceptions*.csv")) if p.stat().st_size]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def node_list(run_dir: Path, ops: pd.DataFrame) -> list[dict[str, Any]]:
+    """``target/nodes.json``, else the (node, group) pairs seen in acknowledged operations."""
+    nodes = _json_file(run_dir / "target" / "nodes.json")
+    if isinstance(nodes, list):
+        return [n for n in nodes if isinstance(n, dict)]
+    seen = ops.loc[ops["type"] == "ok", ["node", "group"]].dropna().drop_duplicates()
+    return [{"name": n, "group": g} for n, g in zip(seen["node"], seen["group"], strict=True)]
+
+
+def check_folder(run_dir: Path) -> None:
+    if not run_dir.exists():
+        raise Tier7Error(f"run folder {run_dir} does not exist")
+    if not run_dir.is_dir():
+        raise Tier7Error(f"{run_dir} is not a folder")
+    markers = [HISTORY_DIR, TOPOLOGY_FILE, "run.json", "chaos", "target"]
+    if not any((run_dir / m).exists() for m in markers):
+        raise Tier7Error(f"{run_dir} is not a run folder (none of {', '.join(markers)}; see docs/run-folder.md)")
+
+
+def load_run(run_dir: str | Path) -> RunData:
+    """Read a run folder; raises Tier7Error (one line) when it is missing or malformed."""
+    path = Path(run_dir)
+    check_folder(path)
+    try:
+        events = read_history(path)
+    except ValueError as exc:
+        raise Tier7Error(str(exc)) from None
+    notes: list[str] = []
+    nemesis_rows = ops_mod.is_nemesis(events)
+    ops = ops_mod.client_operations(events, nemesis_rows)
+    nemesis = ops_mod.nemesis_operations(events, nemesis_rows)
+    nodes = node_list(path, ops)
+    node_groups = {n["name"]: n["group"] for n in nodes if n.get("name") and n.get("group")}
+    journals = journal_mod.read_journals(path)
+    offset = windows_mod.clock_offset_ns(events)
+    history_end = float(events["time"].max()) if not events.empty else None
+    windows = windows_mod.from_nemesis(nemesis, node_groups, history_end)
+    if windows.empty and journals:
+        windows = windows_mod.from_journals(journal_mod.activities(journals), offset, node_groups)
+        notes.append("fault windows taken from Chaos Toolkit journals (no nemesis events in the history)")
+    logs, unparsed = read_logs(path)
+    if unparsed:
+        notes.append(f"{unparsed} log line(s) were not JSON and were not scanned")
+    ring = _json_file(path / "target" / "ring.json")
+    ring = ring if isinstance(ring, dict) else None
+    ops["owner"] = owner_groups(ops, ring_from(ring))
+    config = _json_file(path / "target" / "config.json")
+    return RunData(path=path, events=events, ops=ops, nemesis=nemesis, windows=windows,
+                   topology=read_topology(path), nodes=nodes, ring=ring,
+                   config=config if isinstance(config, dict) else None, journals=journals, logs=logs,
+                   metrics=read_metrics(path), locust_exceptions=read_locust_exceptions(path),
+                   thresholds=load_thresholds(path / "thresholds.toml"), offset_ns=offset, notes=notes)

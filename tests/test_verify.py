@@ -1,0 +1,118 @@
+"""`tier7 verify` as users run it: outputs, FAIL on a broken target, secrets kept out, STATUS.md idempotent,
+Ctrl-C still writes a partial report, bad targets are one-line errors."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+from tier7.report.redact import find_secrets
+from tier7.targets.processes import is_running
+from tier7.waiting import wait_until
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def verify(tmp_path, *args, timeout=600):
+    command = [sys.executable, "-m", "tier7", "verify", "--out", str(tmp_path / "results"),
+               "--status-file", str(tmp_path / "STATUS.md"), "--seed", "4504", *args]
+    return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=timeout)
+
+
+def latest(tmp_path) -> Path:
+    return (tmp_path / "results" / "latest").resolve()
+
+
+def test_misrouting_fails_federation_and_zip_has_no_secrets(tmp_path):
+    done = verify(tmp_path, "--only", "federation,preset", "--testbed-faults", '{"misroute_fraction": 0.02}')
+    assert done.returncode == 1, done.stderr[-2000:]
+    run = latest(tmp_path)
+    report = (run / "45-04-verification-report.md").read_text()
+    federation_row = next(line for line in report.splitlines() if "Federation: consistent hash" in line)
+    assert "**FAIL**" in federation_row
+    evidence = json.loads((run / "evidence" / "federation.json").read_text())
+    assert 5 <= len(evidence["misplaced"]) <= 60
+    assert evidence["misplaced"][0]["key"] in report  # the report names misrouted keys
+    cluster = json.loads((run / "testbed" / "cluster.json").read_text())  # raw, outside the zip
+    with zipfile.ZipFile(run / "45-04-tier7-evidence.zip") as archive:
+        names = archive.namelist()
+        text = "\n".join(archive.read(n).decode("utf-8", "replace") for n in names)
+    assert {"45-04-verification-report.md", "target/ring.json", "evidence/federation.json"} <= set(names)
+    assert any(n.startswith("logs/") for n in names) and any(n.startswith("history/") for n in names)
+    assert find_secrets(text, [cluster["admin_token"], cluster["secret"]]) == []
+    assert "FAIL" in (tmp_path / "STATUS.md").read_text()
+
+
+def test_tenant_leak_fails_tenants(tmp_path):
+    done = verify(tmp_path, "--only", "tenants", "--testbed-faults", '{"tenant_leak": true}')
+    assert done.returncode == 1
+    verdicts = json.loads((latest(tmp_path) / "verdicts.json").read_text())
+    tenants = next(c for c in verdicts["criteria"] if c["id"] == "tenants")
+    assert tenants["status"] == "FAIL" and "not refused" in tenants["reason"]
+
+
+def test_status_file_keeps_one_section_over_two_runs(tmp_path):
+    (tmp_path / "STATUS.md").write_text("# Phase 45\n\n## 45-03 Tier 6\n- [x] kept\n")
+    first = verify(tmp_path, "--only", "preset")
+    second = verify(tmp_path, "--only", "preset")
+    assert first.returncode == 0 and second.returncode == 0, second.stderr[-2000:]
+    status = (tmp_path / "STATUS.md").read_text()
+    assert status.count("## 45-04") == 1 and "- [x] kept" in status
+    assert "[x] God-tier preset loads without errors" in status
+    runs = [p for p in (tmp_path / "results").iterdir() if p.name != "latest"]
+    assert len(runs) == 2 and latest(tmp_path).name in status
+
+
+def test_ctrl_c_writes_partial_report_and_stops_testbed(tmp_path):
+    command = [sys.executable, "-m", "tier7", "verify", "--only", "tenants", "--out", str(tmp_path / "results"),
+               "--status-file", str(tmp_path / "STATUS.md")]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    try:
+        state = tmp_path / "results" / "latest" / "testbed" / "state.json"
+        history = tmp_path / "results" / "latest" / "history"
+        wait_until(lambda: state.exists() and history.exists() and any(
+            p.stat().st_size > 20_000 for p in history.glob("*.jsonl")), 60, 0.1, "the tenants phase to be under way")
+        pids = json.loads(state.read_text())["pids"]
+        os.killpg(process.pid, signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 1, stderr[-2000:]
+    run = latest(tmp_path)
+    report = (run / "45-04-verification-report.md").read_text()
+    assert "INCOMPLETE" in report and "Ctrl-C" in report
+    assert (run / "45-04-tier7-evidence.zip").exists()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(is_running(int(p), []) for p in pids.values()):
+        time.sleep(0.1)
+    assert not [p for p in pids.values() if is_running(int(p), [])], "testbed nodes left running"
+
+
+def test_unreachable_target_is_one_line_error(tmp_path):
+    target = tmp_path / "target.toml"
+    target.write_text('admin_token = "x"\n[[nodes]]\nname = "n1"\ngroup = "g0"\nregion = "r"\n'
+                      'url = "http://127.0.0.1:9"\n')
+    done = verify(tmp_path, "--target", str(target), "--only", "preset")
+    assert done.returncode == 2 and "unreachable" in done.stderr
+    assert "Traceback" not in done.stderr
+    malformed = tmp_path / "bad.toml"
+    malformed.write_text("[[nodes]\n")
+    done = verify(tmp_path, "--target", str(malformed))
+    assert done.returncode == 2 and "malformed target file" in done.stderr and "Traceback" not in done.stderr
+    done = verify(tmp_path, "--only", "nope")
+    assert done.returncode == 2 and "unknown criterion 'nope'" in done.stderr
+
+
+def test_lost_writes_fail_the_no_loss_check(tmp_path):
+    done = verify(tmp_path, "--only", "federation,no-lost-writes", "--testbed-faults",
+                  '{"lose_write_fraction": 0.02}')
+    assert done.returncode == 1, done.stderr[-2000:]
+    verdicts = {c["id"]: c for c in json.loads((latest(tmp_path) / "verdicts.json").read_text())["criteria"]}
+    assert verdicts["no-lost-writes"]["status"] == "FAIL", verdicts["no-lost-writes"]
+    assert verdicts["no-lost-writes"]["evidence"], "the lost writes are listed"

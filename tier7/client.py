@@ -1,0 +1,295 @@
+"""The recording client: calls the contract's KV and tenant endpoints and records every call in the history.
+
+Each call appends an ``invoke`` before anything is sent and exactly one completion after:
+
+- ``ok``: the target answered success (a read of an absent key is an ``ok`` read of ``None``);
+- ``fail``: the target certainly did not apply it: connection refused or timed out *before* the request
+  was sent, 503 ``unavailable``, any other 4xx (401/403 refused, 409 ``cas_mismatch``, bad input);
+- ``info``: the outcome is unknown: a timeout, reset or truncated answer *after* the request was sent,
+  504 ``outcome_unknown``, and any other 5xx.
+
+After an ``info`` the operation may still take effect later, so (Jepsen's convention) the client continues
+under a fresh process name (``w0-u17`` -> ``w0-u17.1``): a process never has two operations outstanding.
+
+HTTP/1.1 over gevent sockets (geventhttpclient's connection pool and C response parser, as Locust's
+FastHttpUser uses), one keep-alive connection per node, no automatic retries (a silent retry would hide
+a second attempt from the history). Works inside Locust and in plain Python. Times are in milliseconds
+(``latency_ms``) and seconds (timeouts).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from geventhttpclient.connectionpool import ConnectionPool
+from geventhttpclient.response import HTTPParseError, HTTPResponse
+
+from .history import HistoryWriter, now_ns
+
+PROTOCOL = "h1"
+
+
+@dataclass(slots=True)
+class Result:
+    """One completed call: ``type`` is ok | fail | info; ``value`` what was read or written."""
+
+    f: str
+    type: str
+    status: int | None
+    value: Any
+    error: str | None
+    latency_ms: float
+    node: str | None = None
+    group: str | None = None
+    body: dict[str, Any] | None = None
+    length: int = 0
+    cross_tenant: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.type == "ok"
+
+
+class _Pool(ConnectionPool):
+    def after_connect(self, sock: Any) -> None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # small requests must not wait for Nagle
+
+
+class NodeConnection:
+    """One keep-alive HTTP/1.1 connection to one node (``url`` like ``http://127.0.0.1:8001``)."""
+
+    def __init__(self, url: str, timeout: float = 5.0, connect_timeout: float = 2.0) -> None:
+        parts = urlsplit(url)
+        if parts.scheme != "http" or not parts.hostname or not parts.port:
+            raise ValueError(f"node URL must look like http://host:port, not {url!r}")
+        self.url = url.rstrip("/")
+        self.host_header = f"{parts.hostname}:{parts.port}"
+        self.pool = _Pool(parts.hostname, parts.port, parts.hostname, parts.port, size=1,
+                          connection_timeout=connect_timeout, network_timeout=timeout)
+
+    def exchange(self, request: bytes, method: str) -> tuple[int, bytes]:
+        """Send one request; returns ``(status, body)``.
+
+        Raises ``_NotSent`` when no connection could be made (nothing was sent) and ``_Lost`` when the
+        connection failed after sending began (the answer is unknown). The socket goes back to the pool
+        only after a complete keep-alive answer; otherwise it is closed, exactly once.
+        """
+        try:
+            sock = self.pool.get_socket()
+        except (OSError, RuntimeError) as exc:  # refused, unreachable, connect timeout, DNS
+            raise _NotSent(exc.__class__.__name__) from None
+        answer = _Answer(method)
+        try:
+            sock.sendall(request)
+            while not answer.message_complete:
+                data = sock.recv(65536)
+                if not data:
+                    raise _Lost("ConnectionClosed")
+                answer.feed(data)
+        except (OSError, HTTPParseError) as exc:  # timeout, reset, truncated or garbled answer
+            self.pool.release_socket(sock)
+            raise _Lost(exc.__class__.__name__) from None
+        except BaseException:
+            self.pool.release_socket(sock)
+            raise
+        if answer.should_close():
+            self.pool.release_socket(sock)
+        else:
+            self.pool.return_socket(sock)
+        return answer.status_code, b"".join(answer.chunks)
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+class _Answer(HTTPResponse):
+    """geventhttpclient's C (llhttp) response parser, collecting the body."""
+
+    def __init__(self, method: str) -> None:
+        super().__init__(method=method)
+        self.chunks: list[bytes] = []
+
+    def _on_body(self, buf: bytes | bytearray) -> None:
+        self.chunks.append(bytes(buf))
+
+
+class _NotSent(Exception):
+    pass
+
+
+class _Lost(Exception):
+    pass
+
+
+Reporter = Callable[[Result, str], None]
+
+
+def classify(f: str, status: int) -> str:
+    """Completion type for an HTTP answer to operation ``f`` (see module docstring)."""
+    if 200 <= status < 300:
+        return "ok"
+    if status == 404 and f == "get":
+        return "ok"
+    if status == 503 or 400 <= status < 500:
+        return "fail"
+    return "info"
+
+
+def kv_path(key: str, tenant: str | None = None) -> str:
+    encoded = quote(key, safe="")
+    return f"/v1/tenants/{quote(tenant, safe='')}/kv/{encoded}" if tenant else f"/v1/kv/{encoded}"
+
+
+class RecordingClient:
+    """Calls one entry node with one token as history process ``process``; every call is recorded.
+
+    ``tenant`` names the token's tenant: recorded on calls to the caller's own keyspace; a call that names
+    another tenant records that tenant and ``caller``. ``region`` is recorded on each event (the entry
+    node's region: where the client "is").
+    ``reporter(result, name)``, when given, is called after each completion (Locust statistics).
+    Not for concurrent use: one client per simulated user (one operation outstanding per process).
+    """
+
+    def __init__(self, url: str, token: str | None, history: HistoryWriter, process: str,
+                 region: str | None = None, timeout: float = 5.0, reporter: Reporter | None = None,
+                 tenant: str | None = None) -> None:
+        self.connection = NodeConnection(url, timeout=timeout)
+        self.token = token
+        self.tenant = tenant
+        self.history = history
+        self.base_process = process
+        self.process = process
+        self.region = region
+        self.reporter = reporter
+        self.crashes = 0
+
+    # -- operations --
+
+    def put(self, key: str, value: str, tenant: str | None = None, cross_tenant: bool = False) -> Result:
+        body = {"value": value}
+        return self._call("put", "PUT", kv_path(key, tenant), body, key, tenant, value, cross_tenant)
+
+    def get(self, key: str, tenant: str | None = None, consistency: str = "linearizable",
+            cross_tenant: bool = False) -> Result:
+        path = kv_path(key, tenant) + ("" if consistency == "linearizable" else f"?consistency={consistency}")
+        return self._call("get", "GET", path, None, key, tenant, None, cross_tenant)
+
+    def cas(self, key: str, expected: str | None, value: str, tenant: str | None = None,
+            cross_tenant: bool = False) -> Result:
+        body = {"expected": expected, "value": value}
+        return self._call("cas", "POST", kv_path(key, tenant) + "/cas", body, key, tenant, [expected, value],
+                          cross_tenant)
+
+    def delete(self, key: str, tenant: str | None = None, cross_tenant: bool = False) -> Result:
+        return self._call("delete", "DELETE", kv_path(key, tenant), None, key, tenant, None, cross_tenant)
+
+    def create_tenant(self, name: str) -> Result:
+        """Create (or re-create, idempotently) tenant ``name``; the token is in ``result.body``, never recorded."""
+        return self._call("create_tenant", "POST", "/v1/tenants", {"name": name}, None, name, None, False)
+
+    # -- machinery --
+
+    def _request(self, method: str, path: str, body: dict[str, Any] | None) -> bytes:
+        head = f"{method} {path} HTTP/1.1\r\nHost: {self.connection.host_header}\r\n"
+        if self.token:
+            head += f"Authorization: Bearer {self.token}\r\n"
+        payload = json.dumps(body, separators=(",", ":")).encode() if body is not None else b""
+        if body is not None:
+            head += "Content-Type: application/json\r\n"
+        head += f"Content-Length: {len(payload)}\r\n\r\n"
+        return head.encode("latin-1") + payload
+
+    def _call(self, f: str, method: str, path: str, body: dict[str, Any] | None, key: str | None,
+              tenant: str | None, value: Any, cross_tenant: bool) -> Result:
+        request = self._request(method, path, body)
+        process = self.process
+        history = self.history
+        op = history.next_op(process)
+        started = now_ns()
+        common = {"process": process, "op": op, "f": f, "key": key, "tenant": tenant or self.tenant,
+                  "region": self.region, "protocol": PROTOCOL, "cross_tenant": True if cross_tenant else None,
+                  "caller": self.tenant if cross_tenant else None}
+        history.append({"type": "invoke", "time": started, **common, "value": value})
+        status: int | None = None
+        answer: dict[str, Any] | None = None
+        length = 0
+        try:
+            status, data = self.connection.exchange(request, method)
+            length = len(data)
+            answer = _decode(data)
+            kind = classify(f, status)
+            error = _error_code(answer) if kind != "ok" else None
+            if kind != "ok" and error is None:
+                error = f"http_{status}"
+        except _NotSent as exc:
+            kind, error = "fail", str(exc)
+        except _Lost as exc:
+            kind, error = "info", str(exc)
+        except BaseException:  # stopped mid-call (GreenletExit, KeyboardInterrupt): outcome unknown
+            history.append({"type": "info", "time": now_ns(), **common, "value": value, "error": "cancelled",
+                            "latency_ms": round((now_ns() - started) / 1e6, 3)})
+            self._crashed()
+            raise
+        done = now_ns()
+        latency_ms = (done - started) / 1e6
+        result_value = _completion_value(f, kind, status, value, answer)
+        node = group = None
+        if answer is not None:
+            node, group = answer.get("node"), answer.get("group")
+        extra: dict[str, Any] = {}
+        if kind == "ok" and answer is not None:
+            if "version" in answer:
+                extra["version"] = answer["version"]
+            if f == "create_tenant":
+                extra["created"] = answer.get("created")
+        history.append({"type": kind, "time": done, **common, "value": result_value, "node": node,
+                        "group": group, "error": error, "status": status, "latency_ms": round(latency_ms, 3),
+                        **extra})
+        if kind == "info":
+            self._crashed()
+        result = Result(f, kind, status, result_value, error, latency_ms, node, group, answer, length,
+                        cross_tenant)
+        if self.reporter is not None:
+            self.reporter(result, method)
+        return result
+
+    def _crashed(self) -> None:
+        """After an unknown outcome, continue as a new process (the old one may still have an op in flight)."""
+        self.crashes += 1
+        self.process = f"{self.base_process}.{self.crashes}"
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def _decode(data: bytes) -> dict[str, Any] | None:
+    if not data:
+        return None
+    try:
+        decoded = json.loads(data)
+    except ValueError:
+        return None
+    return decoded if isinstance(decoded, dict) else {"value": decoded}
+
+
+def _error_code(answer: dict[str, Any] | None) -> str | None:
+    error = (answer or {}).get("error")
+    return error.get("code") if isinstance(error, dict) else None
+
+
+def _completion_value(f: str, kind: str, status: int | None, value: Any, answer: dict[str, Any] | None) -> Any:
+    """What a completion records as ``value``: the value read for a get, what was written otherwise."""
+    if f == "get":
+        if kind == "ok" and status == 200 and answer is not None:
+            return answer.get("value")
+        return None
+    if f == "delete" and kind == "ok" and answer is not None:
+        return answer.get("deleted")
+    if f == "create_tenant":
+        return None
+    return value

@@ -1,0 +1,55 @@
+"""``tier7 load``: its arguments (no Locust import here, so other subcommands stay free of gevent)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+PROFILES = ("kv", "tenants", "mixed")
+
+
+def add_load_parser(sub: argparse._SubParsersAction) -> None:
+    load = sub.add_parser("load", help="run recorded Locust load against the target (Locust as a library)")
+    load.add_argument("--profile", choices=PROFILES, default="mixed",
+                      help="kv: KV writers; tenants: tenant users; mixed: both, half each (default)")
+    load.add_argument("--users", type=int, default=20, help="simulated users (default 20)")
+    load.add_argument("--spawn-rate", type=float, default=20.0, help="users started per second (default 20)")
+    load.add_argument("--duration", type=float, default=30.0,
+                      help="seconds of load after setup (default 30); the run ends earlier if every user finished")
+    load.add_argument("--workers", type=int, default=0,
+                      help="local worker processes under a master (0: one process; default 0)")
+    load.add_argument("--target-file", default="", help="cluster file (default: the testbed of `tier7 testbed up`)")
+    load.add_argument("--target-endpoints", default="", help="comma-separated node URLs; admin token from $TIER7_ADMIN_TOKEN")
+    load.add_argument("--tenants", type=int, default=1000, help="tenants the run creates (default 1000)")
+    load.add_argument("--keyspace", type=int, default=1000, help="keys shared by the KV writers (default 1000)")
+    load.add_argument("--read-ratio", type=float, default=0.5, help="share of KV reads (default 0.5)")
+    load.add_argument("--cas-ratio", type=float, default=0.1, help="share of KV compare-and-sets (default 0.1)")
+    load.add_argument("--keys-per-tenant", type=int, default=2, help="keys per tenant session (default 2)")
+    load.add_argument("--tenant-passes", type=int, default=0,
+                      help="tenant users stop after this many passes over all tenants (0: until --duration)")
+    load.add_argument("--seed", type=int, default=0, help="random seed (0: pick one; recorded in run.json)")
+    load.add_argument("--op-timeout", type=float, default=5.0, help="seconds before an outcome is unknown (info)")
+    load.add_argument("--run-dir", type=Path, default=None, help="run folder (default results/<UTC time>-load)")
+    load.add_argument("--quiet", action="store_true", help="no progress lines")
+
+
+def validate(args: argparse.Namespace) -> None:
+    """Bad input is a one-line error before anything starts (Tier7Error)."""
+    from ..errors import Tier7Error
+    from .options import LoadOptions
+
+    checks = [(1 <= args.users <= 100_000, "--users must be between 1 and 100000"),
+              (0 < args.spawn_rate <= 100_000, "--spawn-rate must be positive"),
+              (0 < args.duration <= 7 * 86400, "--duration must be between 0 and 604800 seconds"),
+              (0 <= args.workers <= 64, "--workers must be between 0 and 64")]
+    for ok, message in checks:
+        if not ok:
+            raise Tier7Error(message)
+    LoadOptions.from_parsed(args)
+
+
+def load_main(args: argparse.Namespace) -> int:
+    validate(args)
+    from .runner import run_load  # imports locust (gevent patching) first
+
+    return run_load(args)

@@ -1,0 +1,92 @@
+"""The load's options as Locust custom arguments, so the same locustfile works from the command line, in
+the web UI (each shows in the start form) and as a library (``tier7 load`` builds the same arguments)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import Tier7Error
+
+DEFAULTS: dict[str, Any] = {
+    "target_file": "", "target_endpoints": "", "tenants": 1000, "keyspace": 1000, "read_ratio": 0.5,
+    "cas_ratio": 0.1, "keys_per_tenant": 2, "tenant_passes": 0, "seed": 0, "run_dir": "", "op_timeout": 5.0,
+}
+
+
+def add_arguments(parser: Any) -> None:
+    """Register the tier7 options on Locust's argument parser (``init_command_line_parser`` listener)."""
+    fixed = {"include_in_web_ui": False}  # the target is fixed when Locust starts (run folder, sampler, tabs)
+    group = parser  # Locust's own add_argument: it marks which options the web UI's start form shows
+    group.add_argument("--target-file", default="", **fixed, help="cluster file: a testbed cluster.json or "
+                       "{\"nodes\": [{\"name\",\"group\",\"region\",\"url\"}]} (default: the testbed of "
+                       "`tier7 testbed up`, $TIER7_TESTBED_DIR or results/testbed)")
+    group.add_argument("--target-endpoints", default="", **fixed, help="comma-separated node URLs (http://host:port); "
+                       "overrides --target-file; admin token from $TIER7_ADMIN_TOKEN")
+    group.add_argument("--tenants", type=int, default=DEFAULTS["tenants"], help="tenants the run creates (default 1000)")
+    group.add_argument("--keyspace", type=int, default=DEFAULTS["keyspace"], help="keys shared by the KV writers")
+    group.add_argument("--read-ratio", type=float, default=DEFAULTS["read_ratio"], help="share of KV reads (0-1)")
+    group.add_argument("--cas-ratio", type=float, default=DEFAULTS["cas_ratio"], help="share of KV compare-and-sets (0-1)")
+    group.add_argument("--keys-per-tenant", type=int, default=DEFAULTS["keys_per_tenant"],
+                       help="keys each tenant user writes and reads back per tenant")
+    group.add_argument("--tenant-passes", type=int, default=DEFAULTS["tenant_passes"],
+                       help="tenant users stop after this many passes over all tenants (0: run until stopped)")
+    group.add_argument("--seed", type=int, default=DEFAULTS["seed"], help="random seed (0: pick one and record it)")
+    group.add_argument("--run-dir", default="", **fixed, help="run folder (default results/<UTC time>-load)")
+    group.add_argument("--op-timeout", type=float, default=DEFAULTS["op_timeout"],
+                       help="seconds before an operation's outcome is recorded as unknown (info)")
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    target_file: str
+    target_endpoints: str
+    tenants: int
+    keyspace: int
+    read_ratio: float
+    cas_ratio: float
+    keys_per_tenant: int
+    tenant_passes: int
+    seed: int
+    run_dir: str
+    op_timeout: float
+
+    @classmethod
+    def from_parsed(cls, parsed: Any) -> LoadOptions:
+        """Read and validate the options from Locust's ``parsed_options`` (a Namespace; web UI values are strings)."""
+        values: dict[str, Any] = {}
+        for name, default in DEFAULTS.items():
+            raw = getattr(parsed, name, default) if parsed is not None else default
+            if raw is None or raw == "":
+                raw = default
+            try:
+                values[name] = type(default)(raw)
+            except (TypeError, ValueError):
+                raise Tier7Error(f"--{name.replace('_', '-')} must be a {type(default).__name__}, not {raw!r}") from None
+        options = cls(**values)
+        options.validate()
+        return options
+
+    def validate(self) -> None:
+        checks = [
+            (1 <= self.tenants <= 100_000, "--tenants must be between 1 and 100000"),
+            (1 <= self.keyspace <= 10_000_000, "--keyspace must be between 1 and 10000000"),
+            (1 <= self.keys_per_tenant <= 100, "--keys-per-tenant must be between 1 and 100"),
+            (0 <= self.read_ratio <= 1 and 0 <= self.cas_ratio <= 1, "--read-ratio and --cas-ratio must be within 0-1"),
+            (self.read_ratio + self.cas_ratio <= 1, "--read-ratio plus --cas-ratio must not exceed 1"),
+            (0.05 <= self.op_timeout <= 120, "--op-timeout must be between 0.05 and 120 seconds"),
+            (0 <= self.tenant_passes <= 1000, "--tenant-passes must be between 0 and 1000"),
+            (self.seed >= 0, "--seed must not be negative"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise Tier7Error(message)
+
+    def public(self) -> dict[str, Any]:
+        """The options as recorded in run.json (nothing secret in them)."""
+        return {name: getattr(self, name) for name in DEFAULTS}
+
+
+def admin_token_from_env() -> str | None:
+    return os.environ.get("TIER7_ADMIN_TOKEN") or None

@@ -1,0 +1,273 @@
+"""What one Locust process knows about the run, and the lifecycle behind the locustfile's listeners.
+
+Roles: ``local`` (a single process: runs users and keeps the run folder), ``master`` (keeps the run folder,
+runs no users), ``worker`` (runs users). Every user-running process writes its own history file
+``history/load-w<index>-<pid>.jsonl`` and creates the run's tenants itself (creation is idempotent), so
+workers need nothing but the options the master forwards (run folder, seed, tenants...).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import gevent
+import locust.runners
+from locust.runners import MasterRunner, WorkerRunner
+
+from ..client import RecordingClient, Reporter, Result
+from ..errors import Tier7Error
+from ..history import HistoryWriter, history_path
+from . import runfolder
+from .options import LoadOptions
+from .sampling import SamplerProcess
+from .stats import TimeSeries, write_csv_tables
+from .target import LoadTarget, fetch_contract, resolve
+from .tenants import create_tenants, tenant_names, tenant_prefix
+
+log = logging.getLogger("tier7.load")
+logging.getLogger("httpx").setLevel(logging.WARNING)  # no line per setup/metrics request
+ERROR_MESSAGE = "tier7_error"
+
+
+class RecordedFailure(Exception):
+    """A call that did not succeed, as Locust's statistics show it (the history has the details)."""
+
+
+class IsolationLeak(Exception):
+    """A cross-tenant call the target accepted."""
+
+
+class LoadSession:
+    def __init__(self) -> None:
+        self.environment: Any = None
+        self.role = "local"
+        self.managed = False  # True when `tier7 load` drives Locust as a library
+        self.options: LoadOptions | None = None
+        self.target: LoadTarget | None = None
+        self.run_dir: Path | None = None
+        self.history: HistoryWriter | None = None
+        self.tokens: dict[str, str] = {}
+        self.tenants: list[str] = []
+        self.kv_tenant = ""
+        self.proc = "w0"
+        self.error: str | None = None
+        self.stopping = False  # set on Ctrl-C / SIGTERM: setup gives up quietly
+        self.ready = False
+        self.run_info: dict[str, Any] = {}
+        self.extra_info: dict[str, Any] = {}
+        self.sampler: SamplerProcess | None = None
+        self.timeseries: TimeSeries | None = None
+        self._users = itertools.count()
+        self._cursor: Any = itertools.count()
+        self._sessions_left: int | None = None
+        self._closed = False
+
+    # -- init: every process --
+
+    def on_init(self, environment: Any) -> None:
+        """Locust ``init``. Master/local: resolve the target and open the run folder (Tier7Error if unreachable)."""
+        self._attach(environment)
+        runner = environment.runner
+        if self.role == "worker":
+            return
+        if self.run_dir is None:
+            self.open_run(environment.parsed_options, environment.host)
+        if self.role == "master":
+            runner.register_message(ERROR_MESSAGE, self._worker_error)
+        self.timeseries = TimeSeries(environment, self.run_dir / "locust" / "timeseries.csv").start()
+        assert self.target is not None
+        for user_class in runner.user_classes:  # shown as the "host" in the web UI (the target is fixed)
+            user_class.host = user_class.host or self.target.nodes[0].url
+        if environment.web_ui is not None:
+            from .webui import install_tab
+
+            install_tab(environment, self)
+
+    def _attach(self, environment: Any) -> None:
+        """Learn this process's role (a worker may see ``test_start`` before ``init``: both call this)."""
+        self.environment = environment
+        runner = environment.runner
+        self.role = "master" if isinstance(runner, MasterRunner) else "worker" if isinstance(runner, WorkerRunner) else "local"
+        if self.role == "worker":
+            locust.runners.WORKER_REPORT_INTERVAL = 1.0  # the master's 1 s time series needs fresh totals
+
+    def open_run(self, parsed: Any, host: str | None = None, argv: list[str] | None = None) -> None:
+        """Validate options, resolve the target, create the run folder, write run.json and target/*, start sampling."""
+        options = LoadOptions.from_parsed(parsed)
+        seed = options.seed or random.SystemRandom().randrange(1, 2**31)
+        run_dir = Path(options.run_dir) if options.run_dir else runfolder.new_run_dir("load")
+        target = resolve(options, host)
+        contract = fetch_contract(target)
+        run_dir = runfolder.create(run_dir.resolve())
+        if parsed is not None:  # forwarded to workers with the master's other custom options
+            parsed.seed, parsed.run_dir = seed, str(run_dir)
+        self.options = LoadOptions(**{**options.public(), "seed": seed, "run_dir": str(run_dir)})
+        self.target, self.run_dir = target, run_dir
+        runfolder.write_target(run_dir, target, contract)
+        argv = runfolder.redact_argv(argv or runfolder.command_line(), target.secrets)
+        self.run_info = runfolder.run_info("load", argv, seed, target, {"options": self.options.public(),
+                                                                         **self.extra_info})
+        self.write_run_info()
+        duration = self.extra_info.get("duration_s")
+        self.sampler = SamplerProcess(run_dir, max_seconds=duration + 900 if duration else 7 * 86400).start()
+
+    def write_run_info(self, **updates: Any) -> None:
+        self.run_info.update(updates)
+        if self.run_dir is not None and self.target is not None:
+            runfolder.write_json(self.run_dir / "run.json", self.run_info, self.target.secrets)
+
+    # -- test start: user-running processes --
+
+    def on_test_start(self, environment: Any) -> None:
+        """Locust ``test_start``: open this process's history and create the tenants (blocking: users wait)."""
+        if self.environment is None:
+            self._attach(environment)
+        if self.role == "master":  # the web UI's form may have reset the seed: workers get the recorded one
+            parsed = environment.parsed_options
+            if self.options is not None and parsed is not None and str(getattr(parsed, "seed", "0")) in ("", "0"):
+                parsed.seed = self.options.seed
+            return
+        try:
+            self._prepare(environment)
+        except Tier7Error as exc:
+            if not self.stopping:
+                self.fail(str(exc))
+
+    def _prepare(self, environment: Any) -> None:
+        parsed = environment.parsed_options
+        options = LoadOptions.from_parsed(parsed)
+        if self.role == "worker":
+            if not options.run_dir:
+                raise Tier7Error("worker got no --run-dir from the master")
+            self.proc = f"w{getattr(environment.runner, 'worker_index', 0)}"
+            if self.target is None:
+                self.target = resolve(options, environment.host)
+            self.run_dir = Path(options.run_dir)
+        else:
+            assert self.options is not None
+            options = LoadOptions(**{**options.public(), "seed": self.options.seed, "run_dir": self.options.run_dir})
+        self.options = options
+        assert self.target is not None and self.run_dir is not None
+        if self.history is None:
+            self.history = HistoryWriter(history_path(self.run_dir, f"load-{self.proc}"))
+        prefix = tenant_prefix(self.run_dir)
+        self.kv_tenant = f"{prefix}-kv"
+        self.tenants = tenant_names(prefix, options.tenants)
+        wanted = [n for n in [self.kv_tenant, *self.tenants] if n not in self.tokens]
+        if wanted:
+            log.info("creating %d tenant(s) on %s", len(wanted), self.target.source)
+            self.tokens.update(create_tenants(
+                wanted, self.target.nodes, self.target.require_admin(), self.history, f"{self.proc}-setup",
+                reporter=self.reporter("setup"), timeout=options.op_timeout,
+                should_stop=lambda: self.error is not None or self.stopping))
+        workers = max(1, int(getattr(parsed, "expect_workers", 1) or 1)) if self.role == "worker" else 1
+        share = -(-options.tenants // workers)  # each process starts at its own share of the tenants
+        self._cursor = itertools.count(int(self.proc[1:] or 0) * share)
+        self._sessions_left = options.tenant_passes * share if options.tenant_passes else None
+        self.ready = True
+
+    def fail(self, message: str) -> None:
+        """Record a fatal setup error: one line on stderr, exit code 2, the run stopped."""
+        if self.error is not None:
+            return
+        self.error = message
+        print(f"tier7: error: {message}", file=sys.stderr, flush=True)
+        environment = self.environment
+        if environment is None:
+            return
+        environment.process_exit_code = 2
+        runner = environment.runner
+        if self.role == "worker":
+            runner.send_message(ERROR_MESSAGE, message)
+        elif not self.managed:
+            headless = bool(getattr(environment.parsed_options, "headless", False))
+            gevent.spawn(runner.quit if headless else runner.stop)
+
+    def _worker_error(self, environment: Any, msg: Any, **kwargs: Any) -> None:
+        self.fail(f"worker: {msg.data}")
+
+    # -- users --
+
+    def user_client(self, environment: Any, kind: str, token: str | None) -> tuple[RecordingClient | None, random.Random]:
+        """A recording client for a new simulated user (entry node round-robin) and its seeded RNG.
+
+        The client is None when the run cannot go on (setup failed): the user then stops at its first task
+        (a StopUser raised in ``on_start`` would print a traceback)."""
+        if self.error is not None or not self.ready or self.history is None:
+            return None, random.Random(0)
+        assert self.target is not None and self.options is not None
+        number = next(self._users)
+        node = self.target.nodes[number % len(self.target.nodes)]
+        process = f"{self.proc}-u{number}"
+        client = RecordingClient(node.url, token, self.history, process, region=node.region,
+                                 timeout=self.options.op_timeout, reporter=self.reporter(kind))
+        return client, random.Random(f"{self.options.seed}/{process}")
+
+    def next_tenant(self) -> int | None:
+        """The next tenant (index) for a tenant user to work as; None once ``--tenant-passes`` are done."""
+        if self._sessions_left is not None:
+            if self._sessions_left <= 0:
+                return None
+            self._sessions_left -= 1
+        return next(self._cursor) % len(self.tenants)
+
+    def reporter(self, kind: str) -> Reporter:
+        """Report each completion to Locust's statistics as ``<kind> <f>``."""
+        fire = self.environment.events.request.fire if self.environment is not None else None
+
+        def report(result: Result, method: str) -> None:
+            if fire is None:
+                return
+            name = f"{kind} {result.f}"
+            exception: Exception | None = None
+            if result.cross_tenant:
+                name = f"cross-tenant {result.f}"
+                if result.ok:
+                    exception = IsolationLeak(f"{result.f} on another tenant's key was accepted (HTTP {result.status})")
+                elif result.error != "forbidden":
+                    exception = RecordedFailure(f"{result.type} {result.error}")
+            elif not result.ok and result.error != "cas_mismatch":
+                exception = RecordedFailure(f"{result.type} {result.error}")
+            fire(request_type=method, name=name, response_time=result.latency_ms, response_length=result.length,
+                 exception=exception, context={})
+
+        return report
+
+    # -- the end --
+
+    def on_quitting(self, environment: Any) -> None:
+        """Locust ``quitting`` (before Locust stops the users): stop users so every invoke completes, then
+        close the history; master/local also finish the run folder."""
+        if self._closed:
+            return
+        self._closed = True
+        runner = environment.runner
+        if runner is not None and self.role != "master" and runner.user_count:
+            runner.stop()
+        if self.history is not None:
+            self.history.close()
+        if self.role == "worker" or self.run_dir is None or self.target is None:
+            return
+        if self.timeseries is not None:
+            self.timeseries.stop()
+        if self.sampler is not None:
+            self.sampler.stop()
+        write_csv_tables(environment, self.run_dir / "locust")
+        runfolder.copy_logs(self.run_dir, self.target)
+        runfolder.copy_metrics(self.run_dir, self.target)
+        self.write_run_info(ended_wall=time.time(), error=self.error,
+                            requests=environment.runner.stats.total.num_requests if runner else None)
+
+    def tenant_token(self, index: int) -> tuple[str, str]:
+        name = self.tenants[index]
+        return name, self.tokens[name]
+
+
+SESSION = LoadSession()
+

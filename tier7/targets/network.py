@@ -1,0 +1,205 @@
+"""Network faults between simulated regions, through a Toxiproxy-compatible fault proxy (ours, or a real
+Toxiproxy in docker-compose).
+
+The data comes from the target (for the testbed, the cluster file's ``geo`` section): the proxy's API
+address, one *link* per proxy (source region -> destination node) and the baseline round trip per
+region pair. Toxic names tell what is what:
+
+- ``baseline-up`` / ``baseline-down``: the geography (half the pair's RTT each way); kept by every heal;
+- ``chaos-...``: put there by a fault; every heal removes them.
+
+A partition in ``refuse`` mode disables the region's proxies (connections refused, open ones closed);
+in ``blackhole`` mode it adds ``timeout`` toxics (data silently dropped, connections left open), and the
+heal bounces those proxies so no half-dropped stream survives. Latencies in milliseconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import Tier7Error
+from ..toxiproxy import ToxiproxyClient
+
+BASELINE_PREFIX = "baseline-"
+CHAOS_PREFIX = "chaos-"
+LATENCY = CHAOS_PREFIX + "latency"
+BLACKHOLE = CHAOS_PREFIX + "blackhole"
+PARTITION_MODES = ("refuse", "blackhole")
+STREAMS = {"up": "upstream", "down": "downstream"}
+
+
+@dataclass(frozen=True)
+class Link:
+    name: str
+    kind: str
+    from_region: str
+    to_node: str
+    to_region: str
+    listen: str
+    upstream: str
+
+    def joins(self, a: str, b: str) -> bool:
+        return {self.from_region, self.to_region} == {a, b}
+
+    def touches(self, region: str) -> bool:
+        return region in (self.from_region, self.to_region)
+
+
+def split_rtt(rtt_ms: float) -> tuple[int, int]:
+    """Whole milliseconds (Toxiproxy's unit) for the upstream and downstream halves of a round trip."""
+    total = max(0, round(rtt_ms))
+    return total // 2, total - total // 2
+
+
+class RegionNetwork:
+    def __init__(self, api: str, links: list[Link], rtt_ms: dict[str, float], regions: list[str],
+                 profile: str = "") -> None:
+        self.api, self.links, self.rtt_ms, self.regions, self.profile = api, links, rtt_ms, regions, profile
+        self._client: ToxiproxyClient | None = None
+
+    @classmethod
+    def from_geo(cls, geo: dict[str, Any], regions: list[str]) -> RegionNetwork:
+        try:
+            links = [Link(**{k: link[k] for k in Link.__dataclass_fields__}) for link in geo["links"]]
+            return cls(f"http://{geo['proxy_api']}", links, dict(geo["rtt_ms"]), list(regions), geo.get("profile", ""))
+        except (KeyError, TypeError) as exc:
+            raise Tier7Error(f"malformed geo section in the cluster file: {exc}") from None
+
+    @property
+    def client(self) -> ToxiproxyClient:
+        if self._client is None:
+            self._client = ToxiproxyClient(self.api)
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    # -- lookups --
+
+    def baseline_ms(self, a: str, b: str) -> float:
+        if a == b:
+            return 0.0
+        return float(self.rtt_ms.get(f"{a}/{b}", self.rtt_ms.get(f"{b}/{a}", 0.0)))
+
+    def _region(self, region: str) -> str:
+        if region not in self.regions:
+            raise Tier7Error(f"unknown region {region!r}; regions: {', '.join(self.regions)}")
+        return region
+
+    def link(self, name: str) -> Link:
+        for link in self.links:
+            if link.name == name:
+                return link
+        raise Tier7Error(f"unknown link {name!r}; links are named <raft|http>.<from region>.<to node>, "
+                         f"e.g. {self.links[0].name if self.links else '-'}")
+
+    def links_between(self, a: str, b: str) -> list[Link]:
+        if self._region(a) == self._region(b):
+            raise Tier7Error(f"regions must differ (got {a} twice)")
+        return [link for link in self.links if link.joins(a, b)]
+
+    def links_of(self, region: str) -> list[Link]:
+        return [link for link in self.links if link.touches(self._region(region))]
+
+    # -- set up --
+
+    def install(self) -> None:
+        """Create every link's proxy (enabled) and its baseline latency; only what is missing or wrong."""
+        current = self.client.proxies()
+        wrong = [link for link in self.links if link.name not in current
+                 or (current[link.name].get("listen"), current[link.name].get("upstream")) != (link.listen, link.upstream)]
+        if wrong:
+            self.client.populate([{"name": link.name, "listen": link.listen, "upstream": link.upstream,
+                                   "enabled": True} for link in wrong])
+            current = self.client.proxies()
+        for link in self.links:
+            have = {t["name"]: t for t in current.get(link.name, {}).get("toxics", [])}
+            up, down = split_rtt(self.baseline_ms(link.from_region, link.to_region))
+            for suffix, latency in (("up", up), ("down", down)):
+                toxic = have.get(BASELINE_PREFIX + suffix)
+                if latency > 0 and (toxic is None or toxic["attributes"].get("latency") != latency):
+                    self.client.set_toxic(link.name, "latency", {"latency": latency, "jitter": 0},
+                                          BASELINE_PREFIX + suffix, STREAMS[suffix])
+                elif latency == 0 and toxic is not None:
+                    self.client.remove_toxic(link.name, BASELINE_PREFIX + suffix)
+
+    # -- faults --
+
+    def add_latency(self, links: list[Link], rtt_ms: float, jitter_ms: float = 0.0) -> list[str]:
+        """Add ``rtt_ms`` (+- ``jitter_ms``) to the round trip of every link: half each way."""
+        if rtt_ms < 0 or jitter_ms < 0:
+            raise Tier7Error("latency and jitter must be >= 0 ms")
+        up, down = split_rtt(rtt_ms)
+        jitter_up, jitter_down = split_rtt(jitter_ms)
+        for link in links:
+            self.client.set_toxic(link.name, "latency", {"latency": up, "jitter": jitter_up},
+                                  f"{LATENCY}-up", "upstream")
+            self.client.set_toxic(link.name, "latency", {"latency": down, "jitter": jitter_down},
+                                  f"{LATENCY}-down", "downstream")
+        return [link.name for link in links]
+
+    def add_link_latency(self, link: Link, latency_ms: float, jitter_ms: float, stream: str) -> None:
+        """Toxiproxy's own model: delay one direction (``upstream``/``downstream``) or ``both`` by latency_ms."""
+        streams = {"upstream": ["up"], "downstream": ["down"], "both": ["up", "down"]}.get(stream)
+        if streams is None:
+            raise Tier7Error(f"stream must be upstream, downstream or both, not {stream!r}")
+        for suffix in streams:
+            self.client.set_toxic(link.name, "latency", {"latency": round(latency_ms), "jitter": round(jitter_ms)},
+                                  f"{LATENCY}-{suffix}", STREAMS[suffix])
+
+    def remove_latency(self, links: list[Link]) -> int:
+        return sum(self.client.remove_toxic(link.name, f"{LATENCY}-{suffix}")
+                   for link in links for suffix in STREAMS)
+
+    def partition(self, region: str, mode: str = "refuse") -> list[str]:
+        """Cut ``region`` off from every other region; returns the links cut."""
+        if mode not in PARTITION_MODES:
+            raise Tier7Error(f"partition mode must be one of {', '.join(PARTITION_MODES)}, not {mode!r}")
+        links = self.links_of(region)
+        for link in links:
+            if mode == "refuse":
+                self.client.set_enabled(link.name, False)
+            else:
+                for suffix, stream in STREAMS.items():
+                    self.client.set_toxic(link.name, "timeout", {"timeout": 0}, f"{BLACKHOLE}-{suffix}", stream)
+        return [link.name for link in links]
+
+    def heal(self) -> dict[str, list[str]]:
+        """Back to the geography alone: remove every ``chaos-`` toxic, enable every proxy, restore the
+        baseline. Returns what was undone (proxy names)."""
+        proxies = self.client.proxies()
+        undone: dict[str, list[str]] = {"toxics": [], "enabled": [], "bounced": [], "created": []}
+        known = {link.name for link in self.links}
+        missing = sorted(known - set(proxies))
+        if missing:
+            undone["created"] = missing
+        for name, proxy in sorted(proxies.items()):
+            if name not in known:
+                continue
+            names = [t["name"] for t in proxy.get("toxics", [])]
+            for toxic in names:
+                if toxic.startswith(CHAOS_PREFIX):
+                    self.client.remove_toxic(name, toxic)
+                    undone["toxics"].append(f"{name}/{toxic}")
+            if any(t.startswith(BLACKHOLE) for t in names) and proxy.get("enabled"):
+                self.client.set_enabled(name, False)  # drop streams that lost data while blackholed
+                undone["bounced"].append(name)
+            if not proxy.get("enabled") or name in undone["bounced"]:
+                self.client.set_enabled(name, True)
+                undone["enabled"].append(name)
+        self.install()  # recreates lost proxies and baseline toxics (no-op when all is in place)
+        return undone
+
+    def faults(self) -> dict[str, list[str]]:
+        """What is in force beyond the geography: ``toxics`` (proxy/toxic) and ``disabled`` proxies."""
+        proxies = self.client.proxies()
+        known = {link.name for link in self.links}
+        return {
+            "toxics": sorted(f"{name}/{t['name']}" for name, p in proxies.items() if name in known
+                             for t in p.get("toxics", []) if not t["name"].startswith(BASELINE_PREFIX)),
+            "disabled": sorted(name for name, p in proxies.items() if name in known and not p.get("enabled")),
+            "missing": sorted(known - set(proxies)),
+        }
