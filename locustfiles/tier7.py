@@ -112,7 +112,7 @@ class KvWriter(User):
 
 class TenantUser(User):
     """Works as one tenant at a time (the run creates ``--tenants`` of them): writes ``--keys-per-tenant``
-    keys of its own and reads them back, then tries another tenant's key with its own token through
+    keys of its own and reads them back (up to 3 attempts each), then tries another tenant's key with its own token through
     ``/v1/tenants/<other>/kv/<key>`` (recorded with ``cross_tenant``: the target must refuse)."""
 
     wait_time = constant(0)
@@ -137,11 +137,15 @@ class TenantUser(User):
         name, token = SESSION.tenant_token(index)
         self.client.token, self.client.tenant = token, name
         keys = [f"key{i}" for i in range(self.options.keys_per_tenant)]
+        for key in keys:  # an attempt that did not succeed (timeout, no leader) is retried, at most 3 in all
+            for _ in range(3):
+                self.writes += 1
+                if self.client.put(key, f"{name}:{self.client.process}:{self.writes}").ok:
+                    break
         for key in keys:
-            self.writes += 1
-            self.client.put(key, f"{name}:{self.client.process}:{self.writes}")
-        for key in keys:
-            self.client.get(key)
+            for _ in range(3):
+                if self.client.get(key).ok:
+                    break
         if len(SESSION.tenants) > 1:
             other = SESSION.tenants[(index + 1 + self.rng.randrange(len(SESSION.tenants) - 1)) % len(SESSION.tenants)]
             key = self.rng.choice(keys)

@@ -26,16 +26,16 @@ def test_chaostoolkit_toxiproxy_extension(tmp_path, echo):
         assert proxy_probes.proxy_exist("compat", configuration=configuration)
         assert proxy_probes.get_proxy_attribute("compat", "upstream", configuration=configuration) == \
             f"127.0.0.1:{echo.port}"
-        base = round_trip_ms(listen)
+        base = round_trip_ms(listen, pick="min")
 
         assert toxic_actions.create_latency_toxic("compat", "slow", 60, jitter=0, configuration=configuration)
         assert [t["name"] for t in client.toxics("compat")] == ["slow"]
-        delayed = round_trip_ms(listen, count=8)
+        delayed = round_trip_ms(listen, count=8, pick="min")
         assert delayed - base >= 50, (base, delayed)
 
         assert toxic_actions.delete_toxic("compat", "slow", configuration=configuration)
         assert client.toxics("compat") == []
-        assert round_trip_ms(listen) < base + 20
+        assert round_trip_ms(listen, pick="min") < base + 50
 
         assert proxy_actions.disable_proxy("compat", configuration=configuration)
         assert client.proxy("compat")["enabled"] is False

@@ -9,17 +9,13 @@ counts / keys written; PASS needs 100% of the plan's count acknowledged and plac
 
 from __future__ import annotations
 
-import http.client
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from urllib.parse import urlsplit
 
 from analysis.verdict import Status, Verdict
 
-from ...contract import key_path
 from ...plan import CRITERIA_BY_ID
+from ...replicas import ReplicaProbe
 from ...ring import HarnessRing
 from ..context import RunContext
 from ..httpjson import write_json
@@ -68,50 +64,20 @@ def run(ctx: RunContext) -> None:
 
 
 def replica_view(ctx: RunContext, tenant: str, token: str, keys: list[str]) -> dict[str, list[str]]:
-    """Key -> nodes whose own replica holds it (``consistency=local`` on every node), polled until stable."""
-    nodes = ctx.nodes()
+    """Key -> nodes whose own replica holds it, polled until every key is where the ring says (or timeout)."""
     ring = HarnessRing.from_contract(ctx.facts["ring"])
+    group_of = {n.name: n.group for n in ctx.nodes()}
+    probe = ReplicaProbe(ctx.nodes(), token)
     deadline = time.monotonic() + REPLICATION_WAIT_S
     holders: dict[str, list[str]] = {}
-    local = threading.local()  # one keep-alive connection per node per thread (no shared pool)
-
-    def holders_of(key: str) -> list[str]:
-        return [n.name for n in nodes if _holds(local, n.url, token, key)]
-
-    with ThreadPoolExecutor(16) as pool:
-        pending = list(keys)
-        while pending:
-            for key, names in zip(pending, pool.map(holders_of, pending), strict=True):
-                holders[key] = names
-            expected = {n.name for n in nodes}
-            pending = [k for k in keys
-                       if set(holders[k]) != {x for x in expected if _group_of(ctx, x) == ring.group_for(tenant, k)}]
-            if not pending or time.monotonic() > deadline:
-                break
+    pending = list(keys)
+    while pending:
+        holders.update(probe.holders(pending, tenant))
+        pending = [k for k in pending
+                   if set(holders[k]) != {n for n, g in group_of.items() if g == ring.group_for(tenant, k)}]
+        if not pending or time.monotonic() > deadline:
+            break
     return holders
-
-
-def _group_of(ctx: RunContext, node: str) -> str:
-    return next(n.group for n in ctx.nodes() if n.name == node)
-
-
-def _holds(local: threading.local, url: str, token: str, key: str) -> bool:
-    """Does the node at ``url`` hold ``key`` in its own replica (``consistency=local``)?"""
-    connections = local.__dict__.setdefault("connections", {})
-    parts = urlsplit(url)
-    for _ in range(2):  # once more on a fresh connection if the kept-alive one was closed
-        connection = connections.get(url) or http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
-        connections[url] = connection
-        try:
-            connection.request("GET", key_path(key) + "?consistency=local",
-                               headers={"authorization": f"Bearer {token}"})
-            response = connection.getresponse()
-            response.read()
-            return response.status == 200
-        except (OSError, http.client.HTTPException):
-            connection.close()
-            connections.pop(url, None)
-    return False
 
 
 def judge(ctx: RunContext, analysis: object = None) -> CriterionResult:
