@@ -11,7 +11,11 @@ import pytest
 
 from tier7.contract import ContractClient
 from tier7.ring import HarnessRing
+from tier7.targets import processes
 from tier7.targets.testbed import TestbedTarget
+
+# Clusters started by this test process die with it, even when pytest itself is killed.
+processes.tie_children_to_this_process()
 
 
 def start_cluster(directory: Path, **kwargs) -> TestbedTarget:
