@@ -125,12 +125,14 @@ def verify(options: Options) -> int:
     target, started_here, sampler = None, False, None
     complete, incomplete_reason = False, ""
     ran: set[str] = set()
+    set_up = False
     try:
         progress.set_phase("starting target")
         target, started_here = open_target(options, run_dir)
         ctx = RunContext(run_dir, plan, options.quick, seed, target, progress)
         setup.snapshot_target(ctx)
         sampler = setup.start_sampler(ctx)
+        set_up = True
         needed = {p for c in chosen for p in NEEDS.get(c, [])}
         for name, run in PHASES.items():
             if name in needed:
@@ -156,8 +158,8 @@ def verify(options: Options) -> int:
             signal.signal(signal.SIGTERM, previous[1])
     results = paths.pop("_results")
     progress.note(summary_text(results, complete, incomplete_reason, paths))
-    if not complete and incomplete_reason and ctx is None:
-        raise Tier7Error(incomplete_reason)
+    if not complete and incomplete_reason and not set_up:
+        raise Tier7Error(incomplete_reason)  # the target could not be reached or started: exit 2, one line
     return exit_status(results, options.strict, complete)
 
 
