@@ -232,6 +232,7 @@ def render(page: Path, tmp_path: Path) -> dict:
         driver.quit()
 
 
+@pytest.mark.timeout(900)  # ~40 s on a quiet machine; minutes when other suites load the 2 cores
 def test_real_run_with_leader_kill_is_analyzed(recorded_run, tmp_path):
     run = recorded_run
     done = subprocess.run([sys.executable, "-m", "tier7", "analyze", str(run)], capture_output=True, text=True,
