@@ -3,7 +3,6 @@ network, the fault proxy's API). Times in seconds; RTTs in milliseconds. A targe
 reached at all raises ``ActivityFailed`` with a clear message; otherwise probes report (bool / dict)."""
 
 import logging
-import statistics
 import time
 from typing import Any
 
@@ -141,9 +140,10 @@ def writes_succeed(per_group: int = 1, avoid_region: str = "", timeout_s: float 
     return not failures
 
 
-def region_rtt_ms(region_a: str, region_b: str, samples: int = 5, configuration: Configuration = None) -> float:
-    """Median round trip (ms) of ``GET /v1/health`` from ``region_a`` to a node of ``region_b``, over the
-    same proxied link the nodes use (so it includes the baseline and any added latency)."""
+def region_rtt_ms(region_a: str, region_b: str, samples: int = 7, configuration: Configuration = None) -> float:
+    """Fastest round trip (ms) of ``samples`` ``GET /v1/health`` from ``region_a`` to a node of ``region_b``,
+    over the same proxied link the nodes use (so it includes the baseline and any added latency). The
+    fastest, not the median: a busy machine only ever adds to a sample."""
     net = network(resolve(configuration))
     links = [link for link in net.links_between(region_a, region_b)
              if link.kind == "http" and link.from_region == region_a]
@@ -156,7 +156,7 @@ def region_rtt_ms(region_a: str, region_b: str, samples: int = 5, configuration:
             started = time.perf_counter()
             client.get(f"http://{links[0].listen}/v1/health")
             times.append((time.perf_counter() - started) * 1000)
-    return round(statistics.median(times), 2)
+    return round(min(times), 2)
 
 
 def observe_cluster(seconds: float = 1.0, interval_s: float = 0.2, configuration: Configuration = None) -> dict:

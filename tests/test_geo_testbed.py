@@ -2,10 +2,10 @@
 through the fault proxy, with the preset's baseline latency; profiles come from the preset."""
 
 import json
+import os
 import subprocess
 import sys
-
-import psutil
+from pathlib import Path
 
 from tests.chaos_support import BIN, ROOT
 from tier7.targets.network import split_rtt
@@ -26,10 +26,22 @@ def test_inter_region_traffic_goes_through_the_proxy(cluster):
     raft_links = {int(link.listen.rsplit(":", 1)[1]) for link in net.links if link.kind == "raft"}
 
     def dialled() -> set[int]:
-        ports = set()
+        """Remote ports of the nodes' established TCP connections (from /proc: no psutil, which the
+        load tests' gevent patching breaks in this process)."""
+        inodes = set()
         for pid in cluster.pids.values():
-            ports |= {c.raddr.port for c in psutil.Process(pid).net_connections("tcp")
-                      if c.raddr and c.status == psutil.CONN_ESTABLISHED}
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                try:
+                    link = os.readlink(fd)
+                except OSError:
+                    continue
+                if link.startswith("socket:["):
+                    inodes.add(link[8:-1])
+        ports = set()
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "01" and fields[9] in inodes:  # ESTABLISHED, one of the nodes' sockets
+                ports.add(int(fields[2].rsplit(":", 1)[1], 16))
         return ports
 
     # one connection per pair of group members (3 groups x 3 pairs), every one through a Raft link
