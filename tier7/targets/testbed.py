@@ -266,13 +266,28 @@ class TestbedTarget:
         except DeadlineExceeded as exc:
             raise Tier7Error(str(exc)) from None
 
+    def _reload_pids(self) -> dict[str, set[int]]:
+        """Every PID known for each node: ours and those another process (e.g. a `tier7 chaos run` that
+        restarted a node) saved in state.json since we read it."""
+        known = {name: {pid} for name, pid in self.pids.items()}
+        try:
+            saved = json.loads(self.state_file.read_text())
+            for name, pid in saved.get("pids", {}).items():
+                known.setdefault(name, set()).add(int(pid))
+            if saved.get("proxy_pid") and not self.proxy_pid:
+                self.proxy_pid = int(saved["proxy_pid"])
+        except (OSError, ValueError, TypeError, AttributeError):
+            pass
+        return known
+
     def stop(self) -> None:
         """Stop every node (SIGTERM, then SIGKILL), then the fault proxy, and forget the PIDs."""
-        for name, pid in self.pids.items():  # all at once, so shutdowns overlap
+        every = [(name, pid) for name, pids in self._reload_pids().items() for pid in sorted(pids)]
+        for name, pid in every:  # all at once, so shutdowns overlap
             processes.send(pid, signal.SIGTERM, self._marker(name))
             processes.send(pid, signal.SIGCONT, self._marker(name))
-        for name in list(self.pids):
-            self.stop_node(name)
+        for name, pid in every:
+            processes.stop(pid, self._marker(name))
         self.pids = {}
         if self.proxy_pid is not None:
             processes.stop(self.proxy_pid, self._proxy_marker())
