@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
-import shutil
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -106,11 +104,3 @@ def copy_cluster_file(ctx: RunContext, cluster_file: Path | None) -> None:
         data = json.loads(cluster_file.read_text())
         (ctx.run_dir / "target").mkdir(exist_ok=True)
         (ctx.run_dir / "target" / "cluster.json").write_text(redact(json.dumps(data, indent=2), ctx.secrets()))
-
-
-def python_command() -> str:
-    return " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
-
-
-def remove_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
