@@ -42,9 +42,9 @@ def run_dir_for(configuration: dict[str, Any] | None) -> Path:
     named = (configuration or {}).get(RUN_DIR_KEY) or os.environ.get("TIER7_RUN_DIR")
     if named:
         return Path(str(named))
-    from tier7.load import runfolder
+    from tier7 import runfolder
 
-    return runfolder.create(runfolder.new_run_dir("chaos"))
+    return runfolder.new_run_dir("chaos")
 
 
 def configure_control(configuration: dict[str, Any] | None = None, probes: bool = False, **_: Any) -> None:

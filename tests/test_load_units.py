@@ -8,9 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from tier7 import runfolder
 from tier7.errors import Tier7Error
 from tier7.history import HistoryWriter, load_history
-from tier7.load import runfolder
 from tier7.load.options import LoadOptions
 from tier7.load.summary import pairing_problems, summarize
 from tier7.load.target import from_file
@@ -29,8 +29,8 @@ def test_options_are_validated_with_one_line_messages():
 
 def test_secrets_are_redacted_from_command_lines_and_files(tmp_path):
     argv = ["tier7", "load", "--admin-token", "s3cret", "--api-token=abc", "--target-file", "x/s3cret.json"]
-    assert runfolder.redact_argv(argv, ["s3cret"]) == ["tier7", "load", "--admin-token", "<redacted>",
-                                                       "--api-token=<redacted>", "--target-file", "x/<redacted>.json"]
+    assert runfolder.redact_argv(argv, ["s3cret"]) == ["tier7", "load", "--admin-token", "[REDACTED]",
+                                                       "--api-token=[REDACTED]", "--target-file", "x/[REDACTED].json"]
     runfolder.write_json(tmp_path / "a.json", {"token": "s3cret"}, ["s3cret"])
     assert "s3cret" not in (tmp_path / "a.json").read_text()
 

@@ -161,3 +161,26 @@ def test_classify_table():
     assert [classify("get", s) for s in (200, 404, 409, 503, 504, 500, 502)] == \
         ["ok", "ok", "fail", "fail", "info", "info", "info"]
     assert classify("put", 404) == "fail"
+
+
+def test_refused_connections_back_off_before_the_invoke_and_an_answer_resets(server, tmp_path):
+    path = tmp_path / "h.jsonl"
+    history = HistoryWriter(path)
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    client = RecordingClient(f"http://127.0.0.1:{port}", None, history, "b", reconnect_backoff_s=0.05)
+    for _ in range(5):
+        assert client.get("k").error == "ConnectionRefusedError"
+    invokes = [e["time"] for e in events_of(path) if e["type"] == "invoke"]
+    gaps_s = [(b - a) / 1e9 for a, b in zip(invokes, invokes[1:], strict=False)]
+    # waits double from 0.05 s (0.05, 0.1, 0.2, 0.4) and are not part of any operation's latency
+    assert [round(g, 2) >= want for g, want in zip(gaps_s, (0.05, 0.1, 0.2, 0.4), strict=True)] == [True] * 4
+    assert all(e["latency_ms"] < 50 for e in events_of(path) if e["type"] == "fail")
+    assert client.refused_in_a_row == 5
+
+    client.connection = RecordingClient(f"http://127.0.0.1:{server.port}", None, history, "x").connection
+    server.replies += [(200, {"value": "v"})]
+    assert client.get("k").ok
+    assert client.refused_in_a_row == 0

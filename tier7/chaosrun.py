@@ -179,10 +179,10 @@ def run_experiment(name: str, var_items: list[str], run_dir: Path | None, testbe
     config_vars = parse_vars(var_items)
     if testbed_dir is not None:
         config_vars["tier7_testbed_dir"] = str(testbed_dir)
-    from tier7.load import runfolder
+    from tier7 import runfolder
 
-    run_dir = runfolder.create((run_dir or Path(os.environ.get("TIER7_RUN_DIR") or runfolder.new_run_dir("chaos")))
-                               .resolve())
+    named = run_dir or os.environ.get("TIER7_RUN_DIR")
+    run_dir = runfolder.create(Path(named).resolve()) if named else runfolder.new_run_dir("chaos").resolve()
     config_vars["tier7_run_dir"] = str(run_dir)
     configuration = preflight(experiment, config_vars)
     folder = run_dir / "chaos" / path.stem
@@ -250,7 +250,7 @@ def _run_json(run_dir: Path, path: Path, var_items: list[str], started: float, c
     file = run_dir / "run.json"
     if file.exists():
         return
-    from .load.runfolder import git_commit
+    from .runfolder import git_commit
 
     file.write_text(json.dumps({
         "kind": "chaos", "command": sys.argv, "experiment": str(path), "vars": var_items,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,7 @@ from geventhttpclient.response import HTTPParseError, HTTPResponse
 from .history import HistoryWriter, now_ns
 
 PROTOCOL = "h1"
+MAX_RECONNECT_BACKOFF_S = 0.5
 
 
 @dataclass(slots=True)
@@ -152,13 +154,19 @@ class RecordingClient:
     another tenant records that tenant and ``caller``. ``region`` is recorded on each event (the entry
     node's region: where the client "is").
     ``reporter(result, name)``, when given, is called after each completion (Locust statistics).
+    ``reconnect_backoff_s`` > 0: after a call that could not be sent (node down), the next call waits first,
+    doubling from that many seconds up to ``MAX_RECONNECT_BACKOFF_S`` (as real client libraries do), so a
+    user whose entry node is dead does not spin thousands of refused connections per second. The wait is
+    before the ``invoke``: it never counts as latency. 0 (the default) never waits.
     Not for concurrent use: one client per simulated user (one operation outstanding per process).
     """
 
     def __init__(self, url: str, token: str | None, history: HistoryWriter, process: str,
                  region: str | None = None, timeout: float = 5.0, reporter: Reporter | None = None,
-                 tenant: str | None = None) -> None:
+                 tenant: str | None = None, reconnect_backoff_s: float = 0.0) -> None:
         self.connection = NodeConnection(url, timeout=timeout)
+        self.reconnect_backoff_s = reconnect_backoff_s
+        self.refused_in_a_row = 0
         self.token = token
         self.tenant = tenant
         self.history = history
@@ -206,6 +214,8 @@ class RecordingClient:
 
     def _call(self, f: str, method: str, path: str, body: dict[str, Any] | None, key: str | None,
               tenant: str | None, value: Any, cross_tenant: bool) -> Result:
+        if self.refused_in_a_row and self.reconnect_backoff_s > 0:
+            time.sleep(min(MAX_RECONNECT_BACKOFF_S, self.reconnect_backoff_s * 2 ** (self.refused_in_a_row - 1)))
         request = self._request(method, path, body)
         process = self.process
         history = self.history
@@ -228,6 +238,7 @@ class RecordingClient:
                 error = f"http_{status}"
         except _NotSent as exc:
             kind, error = "fail", str(exc)
+            self.refused_in_a_row += 1
         except _Lost as exc:
             kind, error = "info", str(exc)
         except BaseException:  # stopped mid-call (GreenletExit, KeyboardInterrupt): outcome unknown
@@ -235,6 +246,8 @@ class RecordingClient:
                             "latency_ms": round((now_ns() - started) / 1e6, 3)})
             self._crashed()
             raise
+        if status is not None:
+            self.refused_in_a_row = 0
         done = now_ns()
         latency_ms = (done - started) / 1e6
         result_value = _completion_value(f, kind, status, value, answer)

@@ -12,6 +12,7 @@ from ..errors import Tier7Error
 DEFAULTS: dict[str, Any] = {
     "target_file": "", "target_endpoints": "", "tenants": 1000, "keyspace": 1000, "read_ratio": 0.5,
     "cas_ratio": 0.1, "keys_per_tenant": 2, "tenant_passes": 0, "seed": 0, "run_dir": "", "op_timeout": 5.0,
+    "reconnect_backoff": 0.05,
 }
 
 
@@ -36,6 +37,9 @@ def add_arguments(parser: Any) -> None:
     group.add_argument("--run-dir", default="", **fixed, help="run folder (default results/<UTC time>-load)")
     group.add_argument("--op-timeout", type=float, default=DEFAULTS["op_timeout"],
                        help="seconds before an operation's outcome is recorded as unknown (info)")
+    group.add_argument("--reconnect-backoff", type=float, default=DEFAULTS["reconnect_backoff"],
+                       help="seconds a user waits after its entry node refused a connection, doubling up to "
+                            "0.5 s while the node stays down (0: retry at once)")
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,7 @@ class LoadOptions:
     seed: int
     run_dir: str
     op_timeout: float
+    reconnect_backoff: float
 
     @classmethod
     def from_parsed(cls, parsed: Any) -> LoadOptions:
@@ -76,6 +81,7 @@ class LoadOptions:
             (0 <= self.read_ratio <= 1 and 0 <= self.cas_ratio <= 1, "--read-ratio and --cas-ratio must be within 0-1"),
             (self.read_ratio + self.cas_ratio <= 1, "--read-ratio plus --cas-ratio must not exceed 1"),
             (0.05 <= self.op_timeout <= 120, "--op-timeout must be between 0.05 and 120 seconds"),
+            (0 <= self.reconnect_backoff <= 5, "--reconnect-backoff must be between 0 and 5 seconds"),
             (0 <= self.tenant_passes <= 1000, "--tenant-passes must be between 0 and 1000"),
             (self.seed >= 0, "--seed must not be negative"),
         ]

@@ -20,7 +20,7 @@ from locust.env import Environment
 
 from ..errors import Tier7Error
 from ..waiting import DeadlineExceeded, wait_until
-from . import runfolder
+from .. import runfolder
 from .session import SESSION
 from .stats import snapshot
 from .summary import format_summary, summarize
@@ -48,7 +48,8 @@ def locust_arguments(args: Namespace) -> list[str]:
             "--tenants", str(args.tenants), "--keyspace", str(args.keyspace), "--read-ratio", str(args.read_ratio),
             "--cas-ratio", str(args.cas_ratio), "--keys-per-tenant", str(args.keys_per_tenant),
             "--tenant-passes", str(args.tenant_passes),
-            "--seed", str(args.seed), "--op-timeout", str(args.op_timeout)]
+            "--seed", str(args.seed), "--op-timeout", str(args.op_timeout),
+            "--reconnect-backoff", str(args.reconnect_backoff)]
     for flag, value in (("--target-file", args.target_file), ("--target-endpoints", args.target_endpoints),
                         ("--run-dir", str(args.run_dir) if args.run_dir else "")):
         if value:

@@ -20,10 +20,11 @@ import gevent
 import locust.runners
 from locust.runners import MasterRunner, WorkerRunner
 
+from .. import runfolder
 from ..client import RecordingClient, Reporter, Result
 from ..errors import Tier7Error
 from ..history import HistoryWriter, history_path
-from . import runfolder
+from . import runinfo
 from .options import LoadOptions
 from .sampling import SamplerProcess
 from .stats import TimeSeries, write_csv_tables
@@ -101,17 +102,17 @@ class LoadSession:
         """Validate options, resolve the target, create the run folder, write run.json and target/*, start sampling."""
         options = LoadOptions.from_parsed(parsed)
         seed = options.seed or random.SystemRandom().randrange(1, 2**31)
-        run_dir = Path(options.run_dir) if options.run_dir else runfolder.new_run_dir("load")
         target = resolve(options, host)
         contract = fetch_contract(target)
-        run_dir = runfolder.create(run_dir.resolve())
+        run_dir = (runfolder.create(Path(options.run_dir).resolve()) if options.run_dir
+                   else runfolder.new_run_dir("load").resolve())
         if parsed is not None:  # forwarded to workers with the master's other custom options
             parsed.seed, parsed.run_dir = seed, str(run_dir)
         self.options = LoadOptions(**{**options.public(), "seed": seed, "run_dir": str(run_dir)})
         self.target, self.run_dir = target, run_dir
-        runfolder.write_target(run_dir, target, contract)
+        runinfo.write_target(run_dir, target, contract)
         argv = runfolder.redact_argv(argv or runfolder.command_line(), target.secrets)
-        self.run_info = runfolder.run_info("load", argv, seed, target, {"options": self.options.public(),
+        self.run_info = runinfo.run_info("load", argv, seed, target, {"options": self.options.public(),
                                                                          **self.extra_info})
         self.write_run_info()
         duration = self.extra_info.get("duration_s")
@@ -206,7 +207,8 @@ class LoadSession:
         node = self.target.nodes[number % len(self.target.nodes)]
         process = f"{self.proc}-u{number}"
         client = RecordingClient(node.url, token, self.history, process, region=node.region,
-                                 timeout=self.options.op_timeout, reporter=self.reporter(kind))
+                                 timeout=self.options.op_timeout, reporter=self.reporter(kind),
+                                 reconnect_backoff_s=self.options.reconnect_backoff)
         return client, random.Random(f"{self.options.seed}/{process}")
 
     def next_tenant(self) -> int | None:
@@ -259,8 +261,8 @@ class LoadSession:
         if self.sampler is not None:
             self.sampler.stop()
         write_csv_tables(environment, self.run_dir / "locust")
-        runfolder.copy_logs(self.run_dir, self.target)
-        runfolder.copy_metrics(self.run_dir, self.target)
+        runfolder.copy_logs(self.run_dir, self.target.log_files, self.target.secrets)
+        runfolder.copy_metrics(self.run_dir, {n.name: n.url for n in self.target.nodes}, self.target.secrets)
         self.write_run_info(ended_wall=time.time(), error=self.error,
                             requests=environment.runner.stats.total.num_requests if runner else None)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,9 +15,3 @@ def get_json(url: str, timeout: float = 5.0) -> dict[str, Any] | None:
     except (httpx.HTTPError, ValueError):
         return None
     return data if isinstance(data, dict) else None
-
-
-def write_json(path: Path, data: Any) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, default=str))
-    return path

@@ -37,3 +37,19 @@ def exit_status(results: list[CriterionResult], strict: bool = False, complete: 
     if not complete or any(r.status in bad for r in results):
         return 1
     return 0
+
+
+def phase_outcome(criterion: Criterion, facts: dict[str, Any] | None, phase: str, threshold: str,
+                  evidence: str | None = None) -> CriterionResult | None:
+    """The verdict when a phase left nothing to judge: NOT RUN (no facts), NOT APPLICABLE (the target cannot
+    do it) or FAIL (the phase broke with an error); None when its facts are there to be judged."""
+    if not facts:
+        return CriterionResult(criterion, Verdict(criterion.id, Status.NOT_RUN, f"{phase} phase did not run"),
+                               threshold=threshold)
+    if "not_applicable" in facts:
+        return CriterionResult(criterion, Verdict(criterion.id, Status.NOT_APPLICABLE, facts["not_applicable"]),
+                               threshold=threshold)
+    if "error" in facts:
+        return CriterionResult(criterion, Verdict(criterion.id, Status.FAIL, facts["error"]), threshold=threshold,
+                               evidence=evidence)
+    return None

@@ -16,6 +16,7 @@ from typing import Any
 
 from analysis.verdict import Status, Verdict
 
+from .. import runfolder
 from ..errors import Tier7Error
 from ..plan import CRITERIA, CRITERIA_BY_ID, load_plan
 from ..targets import processes
@@ -114,7 +115,7 @@ def verify(options: Options) -> int:
     plan = load_plan(options.quick)
     chosen = selected_criteria(options.only)
     seed = options.seed if options.seed is not None else int(time.time()) % 1_000_000
-    run_dir = setup.new_run_dir(options.out)
+    run_dir = runfolder.new_run_dir("tier7", options.out)
     progress = Progress(run_dir)
     progress.start()
     progress.note(f"tier7 verify: plan {plan['plan']['id']} -> {run_dir} (seed {seed})")

@@ -4,59 +4,25 @@ from __future__ import annotations
 
 import json
 import platform
-import subprocess
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from .. import __version__
 from ..errors import Tier7Error
 from ..report.redact import redact
+from ..runfolder import copy_logs, copy_metrics, git_commit, package_versions, write_json
 from ..sampler import TopologySampler
 from ..topology import observe
 from .context import RunContext
-from .httpjson import get_json, write_json
+from .httpjson import get_json
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def new_run_dir(out: Path, kind: str = "tier7") -> Path:
-    """``<out>/<UTC time>-<kind>/`` (unique), with ``<out>/latest`` pointing at it."""
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    run_dir = out / f"{stamp}-{kind}"
-    suffix = 1
-    while run_dir.exists():
-        suffix += 1
-        run_dir = out / f"{stamp}-{kind}-{suffix}"
-    run_dir.mkdir()
-    latest = out / "latest"
-    if latest.is_symlink() or not latest.exists():
-        latest.unlink(missing_ok=True)
-        latest.symlink_to(run_dir.name)
-    return run_dir
-
-
-def git_commit() -> str:
-    try:
-        done = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=ROOT, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    return done.stdout.strip() or "unknown"
-
-
 def run_facts(command: str, seed: int, quick: bool, target: str) -> dict[str, Any]:
-    from importlib.metadata import version
-
-    packages = {}
-    for name in ("locust", "chaostoolkit", "pandas", "plotly", "pysyncobj"):
-        try:
-            packages[name] = version(name)
-        except Exception:  # noqa: BLE001 - a missing optional package is just not listed
-            pass
+    packages = package_versions()
     return {"command": command, "seed": seed, "quick": quick, "target": target, "version": __version__,
             "git_commit": git_commit(), "python": platform.python_version(), "packages": packages,
             "started_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"), "started_wall": time.time()}
@@ -83,20 +49,10 @@ def start_sampler(ctx: RunContext) -> TopologySampler:
 
 
 def collect_artefacts(ctx: RunContext) -> None:
-    """Copy node logs (redacted) and scrape every node's /metrics into the run folder."""
+    """Copy node logs and every node's /metrics into the run folder, secrets redacted."""
     secrets = ctx.secrets()
-    for node, path in ctx.target.log_files().items():
-        if path.exists():
-            (ctx.run_dir / "logs").mkdir(exist_ok=True)
-            (ctx.run_dir / "logs" / f"{node}.log").write_text(redact(path.read_text(errors="replace"), secrets))
-    with httpx.Client(timeout=5.0) as http:
-        for node in ctx.nodes():
-            try:
-                text = http.get(f"{node.url}/metrics").text
-            except httpx.HTTPError:
-                continue
-            (ctx.run_dir / "metrics").mkdir(exist_ok=True)
-            (ctx.run_dir / "metrics" / f"{node.name}.prom").write_text(text)
+    copy_logs(ctx.run_dir, {n: p for n, p in ctx.target.log_files().items() if p.exists()}, secrets)
+    copy_metrics(ctx.run_dir, {n.name: n.url for n in ctx.nodes()}, secrets)
 
 
 def copy_cluster_file(ctx: RunContext, cluster_file: Path | None) -> None:

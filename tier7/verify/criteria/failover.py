@@ -18,14 +18,14 @@ from typing import Any
 from analysis.verdict import Status, Verdict, worst
 
 from ...plan import CRITERIA_BY_ID
+from ...runfolder import write_json
 from ...targets.base import Capability
 from ...topology import observe
 from ...waiting import DeadlineExceeded, wait_until
 from ..analysis_bridge import verdict_named
 from ..background import Subcommand, run_to_end
 from ..context import RunContext
-from ..httpjson import write_json
-from ..results import CriterionResult
+from ..results import CriterionResult, phase_outcome
 
 EXPERIMENT_TIMEOUT_S = 120.0
 
@@ -112,16 +112,10 @@ def judge(ctx: RunContext, analysis: Any) -> CriterionResult:
     limit = ctx.thresholds["failover_s"]
     threshold = f"new leader < {limit:g} s and writes resume, per kill (>= {ctx.sizes['leader_kills']} kills)"
     facts = ctx.facts.get("failover")
-    if not facts:
-        return CriterionResult(criterion, Verdict(criterion.id, Status.NOT_RUN, "failover phase did not run"),
-                               threshold=threshold)
-    if "not_applicable" in facts:
-        return CriterionResult(criterion, Verdict(criterion.id, Status.NOT_APPLICABLE, facts["not_applicable"]),
-                               threshold=threshold)
-    write_json(ctx.evidence_path("failover.json"), facts)
-    if "error" in facts:
-        return CriterionResult(criterion, Verdict(criterion.id, Status.FAIL, facts["error"]), threshold=threshold,
-                               evidence="evidence/failover.json")
+    if facts:
+        write_json(ctx.evidence_path("failover.json"), facts)
+    if early := phase_outcome(criterion, facts, "failover", threshold, evidence="evidence/failover.json"):
+        return early
     measured_kills = len(facts["experiments"])
     failed_experiments = [e for e in facts["experiments"] if e["exit_status"] != 0]
     outage = verdict_named(analysis, "failover")

@@ -17,9 +17,9 @@ from analysis.verdict import Status, Verdict
 from ...plan import CRITERIA_BY_ID
 from ...replicas import ReplicaProbe
 from ...ring import HarnessRing
+from ...runfolder import write_json
 from ..context import RunContext
-from ..httpjson import write_json
-from ..results import CriterionResult
+from ..results import CriterionResult, phase_outcome
 
 MAX_ATTEMPTS = 3          # per key, for writes that certainly did not apply (fail)
 REPLICATION_WAIT_S = 30.0  # followers apply committed entries a moment later
@@ -84,11 +84,8 @@ def judge(ctx: RunContext, analysis: object = None) -> CriterionResult:
     criterion = CRITERIA_BY_ID["federation"]
     facts = ctx.facts.get("federation")
     threshold = f"100% of {ctx.sizes['federation_writes']} writes in the ring's group"
-    if not facts:
-        return CriterionResult(criterion, Verdict(criterion.id, Status.NOT_RUN, "federation phase did not run"),
-                               threshold=threshold)
-    if "error" in facts:
-        return CriterionResult(criterion, Verdict(criterion.id, Status.FAIL, facts["error"]), threshold=threshold)
+    if early := phase_outcome(criterion, facts, "federation", threshold):
+        return early
     ring = HarnessRing.from_contract(ctx.facts["ring"])
     tenant, acked, replicas = facts["tenant"], facts["acked"], facts["replicas"]
     group_of = {n.name: n.group for n in ctx.nodes()}

@@ -13,8 +13,8 @@ from typing import Any
 from analysis.verdict import Status, Verdict
 
 from ...plan import CRITERIA_BY_ID
+from ...runfolder import write_json
 from ..context import RunContext
-from ..httpjson import write_json
 from ..results import CriterionResult
 
 

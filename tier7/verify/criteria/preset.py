@@ -9,8 +9,9 @@ import json
 from analysis.verdict import Status, Verdict
 
 from ...plan import CRITERIA_BY_ID
+from ...runfolder import write_json
 from ..context import RunContext
-from ..httpjson import get_json, write_json
+from ..httpjson import get_json
 from ..results import CriterionResult
 
 PLAN_FEATURES = ["multi_raft", "federation", "crdt", "geo_replication", "adaptive_transport",

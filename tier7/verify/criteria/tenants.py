@@ -14,9 +14,9 @@ from typing import Any
 from analysis.verdict import Status, Verdict
 
 from ...plan import CRITERIA_BY_ID
+from ...runfolder import write_json
 from ..context import RunContext
-from ..httpjson import write_json
-from ..results import CriterionResult
+from ..results import CriterionResult, phase_outcome
 
 KEY = "profile"
 ATTEMPTS = 3  # an operation that failed for certain or timed out (unknown outcome) is asked again
@@ -107,9 +107,8 @@ def judge(ctx: RunContext, analysis: object = None) -> CriterionResult:
     criterion = CRITERIA_BY_ID["tenants"]
     facts = ctx.facts.get("tenants")
     threshold = f"{ctx.sizes['tenants']} tenants; every cross-tenant attempt refused"
-    if not facts:
-        return CriterionResult(criterion, Verdict(criterion.id, Status.NOT_RUN, "tenants phase did not run"),
-                               threshold=threshold)
+    if early := phase_outcome(criterion, facts, "tenants", threshold):
+        return early
     count = facts["requested"]
     names = [f"t{ctx.seed}x{i:04d}" for i in range(count)]
     problems: list[dict[str, Any]] = []

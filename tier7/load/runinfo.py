@@ -1,0 +1,30 @@
+"""What a load run records about itself at the start: ``run.json`` facts and ``target/*.json`` (the
+folder itself, JSON writing and the log/metric copies are tier7.runfolder's)."""
+
+from __future__ import annotations
+
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..runfolder import git_commit, package_versions, write_json
+from .target import LoadTarget
+
+
+def versions() -> dict[str, str]:
+    return {"python": platform.python_version(), "tier7": __version__, **package_versions()}
+
+
+def write_target(run_dir: Path, target: LoadTarget, contract: dict[str, Any]) -> None:
+    """``target/ring.json``, ``target/config.json``, ``target/nodes.json``."""
+    write_json(run_dir / "target" / "ring.json", contract["ring"], target.secrets)
+    write_json(run_dir / "target" / "config.json", contract["config"], target.secrets)
+    nodes = [{"name": n.name, "group": n.group, "region": n.region, "url": n.url} for n in target.nodes]
+    write_json(run_dir / "target" / "nodes.json", nodes, target.secrets)
+
+
+def run_info(kind: str, argv: list[str], seed: int, target: LoadTarget, extra: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": kind, "argv": argv, "seed": seed, "started_wall": time.time(), "ended_wall": None,
+            "target": target.describe(), "versions": versions(), "git_commit": git_commit(), **extra}
