@@ -17,12 +17,15 @@ from ..history import HISTORY_DIR
 
 
 class HistoryTail:
-    """Incrementally counts completions and nemesis events in ``<run>/history/*.jsonl``."""
+    """Incrementally counts completions and nemesis events in ``<run>/history/*.jsonl``.
+
+    ``failed`` counts failures that are errors; the answers a healthy target must give (a cross-tenant
+    attempt refused, a compare-and-set whose expected value did not match) count as ``expected``."""
 
     def __init__(self, run_dir: Path) -> None:
         self.dir = run_dir / HISTORY_DIR
         self.offsets: dict[Path, int] = {}
-        self.ok = self.failed = self.unknown = self.faults = 0
+        self.ok = self.failed = self.expected = self.unknown = self.faults = 0
 
     def poll(self) -> None:
         for path in sorted(self.dir.glob("*.jsonl")):
@@ -44,13 +47,19 @@ class HistoryTail:
         if b'"type":"ok"' in line:
             self.ok += 1
         elif b'"type":"fail"' in line:
-            self.failed += 1
+            if b'"cross_tenant":true' in line or b'"error":"cas_mismatch"' in line:
+                self.expected += 1
+            else:
+                self.failed += 1
         elif b'"type":"info"' in line:
             self.unknown += 1
         else:  # spaced JSON from another writer
-            kind = json.loads(line).get("type")
+            event = json.loads(line)
+            kind = event.get("type")
+            expected = kind == "fail" and (event.get("cross_tenant") is True or event.get("error") == "cas_mismatch")
             self.ok += kind == "ok"
-            self.failed += kind == "fail"
+            self.failed += kind == "fail" and not expected
+            self.expected += expected
             self.unknown += kind == "info"
 
 
@@ -84,16 +93,16 @@ class Progress(threading.Thread):
         rate = (self.tail.ok - self._last_ok) / max(now - self._last_at, 1e-6)
         self._last_ok, self._last_at = self.tail.ok, now
         text = (f"[{now - self.started:6.1f}s] {self.phase:<34} ok {self.tail.ok:>7}  {rate:>6.0f} ops/s  "
-                f"fail {self.tail.failed:>5}  unknown {self.tail.unknown:>4}  faults {self.tail.faults:>3}")
+                f"errors {self.tail.failed:>5}  refused/mismatch {self.tail.expected:>5}  unknown {self.tail.unknown:>4}  faults {self.tail.faults:>3}")
         if self.tty:
-            print("\r" + text[: 150], end="", file=self.stream, flush=True)
+            print("\r" + text[: 170], end="", file=self.stream, flush=True)
         elif force or now - self._last_print >= 10:
             print(text, file=self.stream, flush=True)
             self._last_print = now
 
     def _clear(self) -> None:
         if self.tty:
-            print("\r" + " " * 150 + "\r", end="", file=self.stream, flush=True)
+            print("\r" + " " * 170 + "\r", end="", file=self.stream, flush=True)
 
     def run(self) -> None:
         while not self._stop_event.wait(self.interval):
