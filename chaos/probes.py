@@ -142,21 +142,11 @@ def writes_succeed(per_group: int = 1, avoid_region: str = "", timeout_s: float 
 
 def region_rtt_ms(region_a: str, region_b: str, samples: int = 7, configuration: Configuration = None) -> float:
     """Fastest round trip (ms) of ``samples`` ``GET /v1/health`` from ``region_a`` to a node of ``region_b``,
-    over the same proxied link the nodes use (so it includes the baseline and any added latency). The
-    fastest, not the median: a busy machine only ever adds to a sample."""
-    net = network(resolve(configuration))
-    links = [link for link in net.links_between(region_a, region_b)
-             if link.kind == "http" and link.from_region == region_a]
-    if not links:
-        raise ActivityFailed(f"no HTTP link from {region_a} to {region_b}")
-    times = []
-    with httpx.Client(timeout=10.0) as client:
-        client.get(f"http://{links[0].listen}/v1/health")  # open the connection first
-        for _ in range(max(1, int(samples))):
-            started = time.perf_counter()
-            client.get(f"http://{links[0].listen}/v1/health")
-            times.append((time.perf_counter() - started) * 1000)
-    return round(min(times), 2)
+    over the same proxied link the nodes use (so it includes the baseline and any added latency)."""
+    try:
+        return network(resolve(configuration)).round_trip_ms(region_a, region_b, samples)["via_link_ms"]
+    except Tier7Error as exc:
+        raise ActivityFailed(str(exc)) from None
 
 
 def observe_cluster(seconds: float = 1.0, interval_s: float = 0.2, configuration: Configuration = None) -> dict:

@@ -66,6 +66,14 @@ def test_status_file_keeps_one_section_over_two_runs(tmp_path):
     runs = [p for p in (tmp_path / "results").iterdir() if p.name != "latest"]
     assert len(runs) == 2 and latest(tmp_path).name in status
 
+    # the report measures each simulated region pair: the link adds its configured baseline round trip
+    report = (latest(tmp_path) / "45-04-verification-report.md").read_text()
+    rows = [line.split("|") for line in report.split("### Cross-region RTT")[1].split("\n\n")[1].splitlines()[2:]]
+    assert len(rows) == 3, report
+    for row in rows:
+        baseline_ms, added_ms = float(row[2]), float(row[5])
+        assert baseline_ms > 0 and 0.8 * baseline_ms <= added_ms <= baseline_ms + 25, row
+
 
 def test_ctrl_c_writes_partial_report_and_stops_testbed(tmp_path):
     command = [sys.executable, "-m", "tier7", "verify", "--only", "tenants", "--out", str(tmp_path / "results"),

@@ -72,9 +72,8 @@ def report_metrics(result: Analysis) -> dict[str, Any]:
     if distribution:
         sections["Outage distribution over all faults (s)"] = [
             {k: (round(v, 3) if isinstance(v, float) else v) for k, v in distribution.items()}]
-    sections["Cross-region RTT"] = ("NOT RUN — simulated regions' round-trip figures come from the fault "
-                                    "proxy's region links (see docs/benchmarks.md, Faults)")
     return sections
+
 
 
 def _rounded(frame: Any) -> list[dict[str, Any]]:

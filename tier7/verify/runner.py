@@ -132,6 +132,7 @@ def verify(options: Options) -> int:
         target, started_here = open_target(options, run_dir)
         ctx = RunContext(run_dir, plan, options.quick, seed, target, progress)
         setup.snapshot_target(ctx)
+        setup.measure_region_rtt(ctx)
         sampler = setup.start_sampler(ctx)
         set_up = True
         needed = {p for c in chosen for p in NEEDS.get(c, [])}
@@ -189,7 +190,8 @@ def finish(ctx: RunContext | None, target: Any, started_here: bool, sampler: Any
     sections = {"topology_before": ctx.facts.get("topology_before") if ctx else None,
                 "topology_after": ctx.facts.get("topology_after") if ctx else None,
                 "faults": ctx.facts.get("fault_timeline", []) if ctx else [],
-                "metrics": ctx.facts.get("metrics", {}) if ctx else {}}
+                "metrics": {**(ctx.facts.get("metrics", {}) if ctx else {}),
+                            "Cross-region RTT (ms, before any fault)": setup.region_rtt_section(ctx)}}
     progress.set_phase("writing report")
     run_dir = Path(meta["run_dir"])
     status_file = options.status_file or Path(load_plan()["plan"]["status_file"])

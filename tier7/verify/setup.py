@@ -14,6 +14,8 @@ from ..errors import Tier7Error
 from ..report.redact import redact
 from ..runfolder import copy_logs, copy_metrics, git_commit, package_versions, write_json
 from ..sampler import TopologySampler
+from ..targets.base import Capability
+from ..targets.network import RegionNetwork
 from ..topology import observe
 from .context import RunContext
 from .httpjson import get_json
@@ -40,6 +42,45 @@ def snapshot_target(ctx: RunContext) -> None:
     write_json(ctx.run_dir / "target" / "nodes.json",
                [{"name": n.name, "group": n.group, "region": n.region, "url": n.url} for n in nodes])
     ctx.facts["topology_before"] = observe(nodes).as_dict()
+
+
+def measure_region_rtt(ctx: RunContext, samples: int = 7) -> None:
+    """The round trip (ms) between every pair of simulated regions before any fault: through the link the
+    nodes use and directly to the same node; the difference is what the simulated geography adds. Kept
+    in ``ctx.facts["region_rtt"]`` for the report (a target without simulated regions: not applicable)."""
+    net = target_network(ctx.target)
+    if net is None:
+        ctx.facts["region_rtt"] = {"not_applicable": f"target {ctx.target.name!r} has no simulated regions "
+                                   "(no fault proxy on its inter-region links)"}
+        return
+    rows = []
+    for i, a in enumerate(net.regions):
+        for b in net.regions[i + 1:]:
+            try:
+                measured = net.round_trip_ms(a, b, samples)
+            except Tier7Error as exc:
+                rows.append({"regions": f"{a} -> {b}", "baseline_ms": net.baseline_ms(a, b), "error": str(exc)})
+                continue
+            rows.append({"regions": f"{a} -> {b}", "baseline_ms": net.baseline_ms(a, b), **measured})
+    ctx.facts["region_rtt"] = {"profile": net.profile, "rows": rows}
+
+
+def region_rtt_section(ctx: Any) -> Any:
+    """The cross-region round trips measured at the start (rows), or why there are none."""
+    facts = ctx.facts.get("region_rtt") if ctx is not None else None
+    if not facts:
+        return "NOT RUN — the run ended before the regions were measured"
+    if "not_applicable" in facts:
+        return f"NOT APPLICABLE — {facts['not_applicable']}"
+    return facts["rows"]
+
+
+def target_network(target: Any) -> RegionNetwork | None:
+    """The target's inter-region network when it declares the NETWORK capability, else None."""
+    if Capability.NETWORK not in getattr(target, "capabilities", frozenset()):
+        return None
+    network = getattr(target, "network", None)
+    return network() if callable(network) else None
 
 
 def start_sampler(ctx: RunContext) -> TopologySampler:
