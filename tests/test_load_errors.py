@@ -45,7 +45,8 @@ def test_unreachable_target_is_one_line_and_exit_2(tmp_path):
 
 def test_bad_options_are_one_line_errors(tmp_path):
     for args, words in ((["--users", "0"], "--users"), (["--read-ratio", "0.8", "--cas-ratio", "0.5"], "must not exceed"),
-                        (["--tenants", "0"], "--tenants"), (["--profile", "nope"], "invalid choice")):
+                        (["--tenants", "0"], "--tenants"), (["--profile", "nope"], "invalid choice"),
+                        (["--target-endpoints", "http://10.1.2.3:8000"], "10.1.2.3 is not a loopback address")):
         done = run_load(args + ["--run-dir", str(tmp_path / "r")], timeout=60)
         assert done.returncode == 2, (args, done.stderr)
         assert words in done.stderr and "Traceback" not in done.stderr, (args, done.stderr)

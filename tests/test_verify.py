@@ -115,6 +115,11 @@ def test_unreachable_target_is_one_line_error(tmp_path):
     assert done.returncode == 2 and "malformed target file" in done.stderr and "Traceback" not in done.stderr
     done = verify(tmp_path, "--only", "nope")
     assert done.returncode == 2 and "unknown criterion 'nope'" in done.stderr
+    remote = tmp_path / "remote.toml"
+    remote.write_text(target.read_text().replace("127.0.0.1", "192.0.2.7"))
+    done = verify(tmp_path, "--target", str(remote))
+    assert done.returncode == 2 and "192.0.2.7 is not a loopback address" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_lost_writes_fail_the_no_loss_check(tmp_path):

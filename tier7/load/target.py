@@ -13,6 +13,7 @@ import httpx
 
 from ..errors import Tier7Error
 from ..targets.base import NodeInfo
+from ..targets.loopback import require_loopback_url
 from .options import LoadOptions, admin_token_from_env
 
 
@@ -69,6 +70,7 @@ def from_file(path: Path, default: bool = False) -> LoadTarget:
                 url = str(n["url"]).rstrip("/")
             else:
                 url, testbed = f"http://{n['host']}:{n['http_port']}", True
+            require_loopback_url(url, f"target file {path}: node {n['name']}")
             nodes.append(NodeInfo(str(n["name"]), str(n["group"]), str(n["region"]), url))
             if n.get("log"):
                 logs[str(n["name"])] = Path(n["log"])
@@ -87,8 +89,7 @@ def from_endpoints(urls: list[str], timeout: float = 2.0) -> LoadTarget:
     with httpx.Client(timeout=timeout) as client:
         for url in urls:
             url = url.rstrip("/")
-            if not url.startswith("http://"):
-                raise Tier7Error(f"target endpoint must look like http://host:port, not {url!r}")
+            require_loopback_url(url, "target endpoint")
             try:
                 me = client.get(f"{url}/v1/node").json()
                 nodes.append(NodeInfo(str(me["node"]), str(me["group"]), str(me["region"]), url))

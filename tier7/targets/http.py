@@ -27,6 +27,7 @@ from typing import Any
 
 from ..errors import Tier7Error
 from .base import Capability, NodeInfo
+from .loopback import require_loopback_url
 
 OPERATIONS = {"kill": Capability.KILL, "start": Capability.RESTART, "pause": Capability.PAUSE,
               "resume": Capability.PAUSE}
@@ -44,8 +45,7 @@ class HttpTarget:
         if not self._nodes:
             raise Tier7Error(f"{source}: no nodes")
         for node in self._nodes:
-            if not node.url.startswith("http://"):
-                raise Tier7Error(f"{source}: node {node.name} url must start with http://")
+            require_loopback_url(node.url, f"{source}: node {node.name}")
         env = spec.get("admin_token_env")
         self._admin = os.environ.get(env, "") if env else str(spec.get("admin_token", ""))
         if not self._admin:

@@ -4,6 +4,7 @@ the runner's own history writer and recording clients, the seed, and the tokens 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import gevent.pool
 from ..client import RecordingClient
 from ..history import HistoryWriter, history_path
 from ..targets.base import NodeInfo, Target
+from . import interrupt
 from .progress import Progress
 from .results import CriterionResult
 
@@ -53,8 +55,16 @@ class RunContext:
         """A recording client for one greenlet: entry node ``node``, history process ``process``."""
         return RecordingClient(node.url, token, self.history, process, region=node.region, timeout=10.0)
 
-    def pool(self, size: int = CONCURRENCY) -> gevent.pool.Pool:
-        return gevent.pool.Pool(size)
+    def each(self, step: Callable[[Any], Any], items: Iterable[Any], size: int = CONCURRENCY) -> None:
+        """Run ``step`` on every item, ``size`` at a time on greenlets. After Ctrl-C no further item starts
+        and KeyboardInterrupt is raised here once the running ones have returned."""
+
+        def guarded(item: Any) -> None:
+            if not interrupt.REQUESTED.is_set():
+                step(item)
+
+        gevent.pool.Pool(size).map(guarded, items)
+        interrupt.check()
 
     def evidence_path(self, name: str) -> Path:
         path = self.run_dir / "evidence" / name

@@ -52,5 +52,5 @@ def run(ctx: RunContext) -> None:
                 break
         client.close()
 
-    ctx.pool().map(read, keys)
+    ctx.each(read, keys)
     ctx.facts["final_read"] = {"keys": len(keys), "unread": [list(k) for k in unread]}

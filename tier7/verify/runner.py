@@ -23,7 +23,7 @@ from ..targets import processes
 from ..targets.http import HttpTarget
 from ..targets.testbed import TestbedTarget
 from ..topology import observe
-from . import final_read, outputs, setup
+from . import final_read, interrupt, outputs, setup
 from .context import RunContext
 from .criteria import failover, federation, multi_raft, preset, tenants, whole_run
 from .progress import Progress
@@ -105,12 +105,8 @@ def open_target(options: Options, run_dir: Path) -> tuple[Any, bool]:
     return HttpTarget.from_file(options.target), False
 
 
-def _terminate(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt  # SIGTERM winds the run down like Ctrl-C: rollback, stop, partial report
-
-
 def verify(options: Options) -> int:
-    signal.signal(signal.SIGTERM, _terminate)
+    interrupt.install()
     processes.tie_children_to_this_process()  # a SIGKILLed run must not leave its testbed behind
     plan = load_plan(options.quick)
     chosen = selected_criteria(options.only)
@@ -140,9 +136,11 @@ def verify(options: Options) -> int:
             if name in needed:
                 progress.set_phase(name)
                 run(ctx)
+                interrupt.check()
                 ran.add(name)
         if "final-read" in needed:
             final_read.run(ctx)
+            interrupt.check()
             ran.add("final-read")
         complete = True
     except KeyboardInterrupt:

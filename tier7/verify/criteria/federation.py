@@ -57,7 +57,7 @@ def run(ctx: RunContext) -> None:
             client.close()
 
     ctx.progress.set_phase(f"federation: {count} writes")
-    ctx.pool().map(write, plan)
+    ctx.each(write, plan)
     ctx.progress.set_phase("federation: replica placement")
     replicas = replica_view(ctx, tenant, token, list(acked))
     ctx.facts["federation"] = {"tenant": tenant, "requested": count, "acked": acked, "replicas": replicas}

@@ -77,11 +77,11 @@ def run(ctx: RunContext) -> None:
                             "error": r.error} for r in (read, write)]
 
     ctx.progress.set_phase(f"tenants: create {count}")
-    ctx.pool().map(create, names)
+    ctx.each(create, names)
     ctx.progress.set_phase(f"tenants: write+read {count}")
-    ctx.pool().map(write_read, names)
+    ctx.each(write_read, names)
     ctx.progress.set_phase("tenants: cross-tenant attempts")
-    ctx.pool().map(intrude, list(zip(names, names[1:] + names[:1], strict=True)))
+    ctx.each(intrude, list(zip(names, names[1:] + names[:1], strict=True)))
     # the victims' data after the intrusions: each must still read back its own value
     ctx.progress.set_phase("tenants: re-read after intrusions")
     facts["after"] = {}
@@ -95,7 +95,7 @@ def run(ctx: RunContext) -> None:
         facts["after"][name] = result.value if result.ok else f"<{result.type}: {result.error}>"
         client.close()
 
-    ctx.pool().map(reread, names)
+    ctx.each(reread, names)
 
 
 def percentile(values: list[float], q: float) -> float:
