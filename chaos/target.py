@@ -20,7 +20,7 @@ from chaoslib.exceptions import ActivityFailed
 
 from tier7.errors import Tier7Error
 from tier7.targets.base import Capability, NotApplicable, Target, require
-from tier7.targets.http import HttpTarget
+from tier7.targets.files import open_target_file
 from tier7.targets.network import RegionNetwork
 from tier7.targets.testbed import TestbedTarget
 from tier7.topology import Topology, observe
@@ -43,7 +43,7 @@ def resolve(configuration: dict[str, Any] | None) -> Target:
     try:
         if kind == "testbed":
             return TestbedTarget(testbed_dir(configuration))
-        return HttpTarget.from_file(kind)
+        return open_target_file(kind)
     except Tier7Error as exc:
         raise ActivityFailed(f"target: {exc}") from None
 

@@ -129,3 +129,21 @@ def test_lost_writes_fail_the_no_loss_check(tmp_path):
     verdicts = {c["id"]: c for c in json.loads((latest(tmp_path) / "verdicts.json").read_text())["criteria"]}
     assert verdicts["no-lost-writes"]["status"] == "FAIL", verdicts["no-lost-writes"]
     assert verdicts["no-lost-writes"]["evidence"], "the lost writes are listed"
+
+
+def test_a_running_testbed_is_verified_through_its_cluster_file(tmp_path):
+    from tier7.targets.testbed import TestbedTarget
+
+    testbed = TestbedTarget.create(tmp_path / "tb")
+    try:
+        testbed.start(timeout=60)
+        done = verify(tmp_path, "--target", str(testbed.cluster_file), "--only", "preset,multi-raft")
+        assert done.returncode == 0, done.stderr[-2000:]
+        verdicts = {c["id"]: c["status"] for c in json.loads((latest(tmp_path) / "verdicts.json").read_text())["criteria"]}
+        assert verdicts["preset"] == verdicts["multi-raft"] == "PASS"
+        # not started by the run, so not stopped by it (killed leaders were restarted: PIDs from state.json)
+        assert len(TestbedTarget(testbed.dir).running()) == 9
+    finally:
+        testbed.stop()
+    done = verify(tmp_path, "--target", str(testbed.cluster_file), "--only", "preset")
+    assert done.returncode == 2 and "is not running" in done.stderr and "Traceback" not in done.stderr

@@ -20,7 +20,7 @@ from .. import runfolder
 from ..errors import Tier7Error
 from ..plan import CRITERIA, CRITERIA_BY_ID, load_plan
 from ..targets import processes
-from ..targets.http import HttpTarget
+from ..targets.files import open_target_file
 from ..targets.testbed import TestbedTarget
 from ..topology import observe
 from . import final_read, interrupt, outputs, setup
@@ -102,7 +102,7 @@ def open_target(options: Options, run_dir: Path) -> tuple[Any, bool]:
             target.stop()
             raise
         return target, True
-    return HttpTarget.from_file(options.target), False
+    return open_target_file(options.target), False
 
 
 def verify(options: Options) -> int:

@@ -13,8 +13,10 @@ the plan's 5 s; a kill measured under too thin a load is UNKNOWN; an experiment 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
+from analysis.thresholds import load_thresholds
 from analysis.verdict import Status, Verdict, worst
 
 from ...plan import CRITERIA_BY_ID
@@ -71,6 +73,14 @@ def run(ctx: RunContext) -> None:
         except DeadlineExceeded:
             facts["error"] = f"the load did not start: {command.tail()}"
             return
+        # The analysis's minimum-load gate judges the `context_s` before each fault: a kill while the
+        # load is still ramping up would be measured as UNKNOWN, so the load runs that long first.
+        context_s = float(load_thresholds()["windows"]["context_s"])
+        going_at = time.monotonic()
+        ctx.progress.set_phase(f"failover: load for {context_s:g} s before the first kill")
+        wait_until(lambda: time.monotonic() - going_at >= context_s
+                   or not command.running() and _raise_exited(command), context_s + 5, 0.2,
+                   "the load to run before the first kill")
         for index in range(kills):
             group = groups[index % len(groups)]
             ctx.progress.set_phase(f"failover: kill leader of {group} ({index + 1}/{kills})")
