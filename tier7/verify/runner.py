@@ -23,6 +23,7 @@ from ..targets import processes
 from ..targets.files import open_target_file
 from ..targets.testbed import TestbedTarget
 from ..topology import observe
+from ..waiting import DeadlineExceeded
 from . import final_read, interrupt, outputs, setup
 from .context import RunContext
 from .criteria import failover, federation, multi_raft, preset, tenants, whole_run
@@ -145,7 +146,7 @@ def verify(options: Options) -> int:
         complete = True
     except KeyboardInterrupt:
         incomplete_reason = "interrupted by Ctrl-C (or SIGTERM)"
-    except Tier7Error as exc:
+    except (Tier7Error, DeadlineExceeded) as exc:
         incomplete_reason = str(exc)
     finally:
         # a second Ctrl-C (or SIGTERM) must not lose the report

@@ -78,9 +78,13 @@ def run(ctx: RunContext) -> None:
         context_s = float(load_thresholds()["windows"]["context_s"])
         going_at = time.monotonic()
         ctx.progress.set_phase(f"failover: load for {context_s:g} s before the first kill")
-        wait_until(lambda: time.monotonic() - going_at >= context_s
-                   or not command.running() and _raise_exited(command), context_s + 5, 0.2,
-                   "the load to run before the first kill")
+        try:
+            wait_until(lambda: time.monotonic() - going_at >= context_s
+                       or not command.running() and _raise_exited(command), context_s + 5, 0.2,
+                       "the load to run before the first kill")
+        except DeadlineExceeded:
+            facts["error"] = f"the load stopped before the first kill: {command.tail()}"
+            return
         for index in range(kills):
             group = groups[index % len(groups)]
             ctx.progress.set_phase(f"failover: kill leader of {group} ({index + 1}/{kills})")
