@@ -65,6 +65,12 @@ def test_mixed_run_folder_follows_the_layout(mixed_run, cluster):
     info = json.loads((run_dir / "run.json").read_text())
     assert info["seed"] > 0 and info["ended_wall"] > info["started_wall"] and info["profile"] == "mixed"
     assert info["target"]["kind"] == "testbed"
+    # every written key was read back at the end, so the no-lost-write check covers the whole run
+    assert info["final_read"]["keys"] >= 100 and info["final_read"]["unread"] == 0, info["final_read"]
+    from analysis.checkers.lost_writes import check_lost_writes
+    from analysis.load import load_run
+
+    assert check_lost_writes(load_run(run_dir).ops).status.value == "PASS"
     rows = (run_dir / "locust" / "timeseries.csv").read_text().splitlines()
     assert len(rows) >= LOAD_SECONDS * 0.6, len(rows)  # 1 s samples
     assert "kv put" in (run_dir / "locust" / "stats.csv").read_text()

@@ -88,6 +88,7 @@ def test_target_files_and_tenant_names(tmp_path):
     path.write_text(json.dumps({"nodes": [{"name": "n1"}]}))
     with pytest.raises(Tier7Error, match="needs name, group, region and url"):
         from_file(path)
-    assert tenant_prefix("/r/a") == tenant_prefix("/r/a") != tenant_prefix("/r/b")
-    names = tenant_names(tenant_prefix("/r/a"), 3)
+    assert tenant_prefix("/r/a", 1.5) == tenant_prefix("/r/a", 1.5) != tenant_prefix("/r/b", 1.5)
+    assert tenant_prefix("/r/a", 1.5) != tenant_prefix("/r/a", 2.5)  # the same folder again: new tenants
+    names = tenant_names(tenant_prefix("/r/a", 1.5), 3)
     assert len(set(names)) == 3 and all(len(n) <= 64 and n[0].isalnum() for n in names)

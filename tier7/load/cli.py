@@ -31,6 +31,8 @@ def add_load_parser(sub: argparse._SubParsersAction) -> None:
     load.add_argument("--op-timeout", type=float, default=5.0, help="seconds before an outcome is unknown (info)")
     load.add_argument("--reconnect-backoff", type=float, default=0.05,
                       help="seconds a user waits after its node refused a connection, doubling to 0.5 s (default 0.05)")
+    load.add_argument("--no-final-read", action="store_true",
+                      help="skip reading every written key back at the end (no-lost-writes then stays UNKNOWN)")
     load.add_argument("--run-dir", type=Path, default=None, help="run folder (default results/<UTC time>-load)")
     load.add_argument("--quiet", action="store_true", help="no progress lines")
 

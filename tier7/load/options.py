@@ -12,7 +12,7 @@ from ..errors import Tier7Error
 DEFAULTS: dict[str, Any] = {
     "target_file": "", "target_endpoints": "", "tenants": 1000, "keyspace": 1000, "read_ratio": 0.5,
     "cas_ratio": 0.1, "keys_per_tenant": 2, "tenant_passes": 0, "seed": 0, "run_dir": "", "op_timeout": 5.0,
-    "reconnect_backoff": 0.05,
+    "reconnect_backoff": 0.05, "no_final_read": False,
 }
 
 
@@ -37,6 +37,9 @@ def add_arguments(parser: Any) -> None:
     group.add_argument("--run-dir", default="", **fixed, help="run folder (default results/<UTC time>-load)")
     group.add_argument("--op-timeout", type=float, default=DEFAULTS["op_timeout"],
                        help="seconds before an operation's outcome is recorded as unknown (info)")
+    group.add_argument("--no-final-read", action="store_true", default=False, **fixed,
+                       help="skip reading every written key back when the users stop (the no-lost-write "
+                            "check then cannot cover the keys)")
     group.add_argument("--reconnect-backoff", type=float, default=DEFAULTS["reconnect_backoff"],
                        help="seconds a user waits after its entry node refused a connection, doubling up to "
                             "0.5 s while the node stays down (0: retry at once)")
@@ -56,6 +59,7 @@ class LoadOptions:
     run_dir: str
     op_timeout: float
     reconnect_backoff: float
+    no_final_read: bool
 
     @classmethod
     def from_parsed(cls, parsed: Any) -> LoadOptions:

@@ -54,6 +54,8 @@ def locust_arguments(args: Namespace) -> list[str]:
                         ("--run-dir", str(args.run_dir) if args.run_dir else "")):
         if value:
             argv += [flag, value]
+    if args.no_final_read:
+        argv.append("--no-final-read")
     if args.workers:
         argv += ["--expect-workers", str(args.workers)]
     return argv

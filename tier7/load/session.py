@@ -9,6 +9,7 @@ workers need nothing but the options the master forwards (run folder, seed, tena
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import random
 import sys
@@ -23,6 +24,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from .. import runfolder
 from ..client import RecordingClient, Reporter, Result
 from ..errors import Tier7Error
+from ..final_read import read_back, written_keys
 from ..history import HistoryWriter, history_path
 from . import runinfo
 from .options import LoadOptions
@@ -34,6 +36,7 @@ from .tenants import create_tenants, tenant_names, tenant_prefix
 log = logging.getLogger("tier7.load")
 logging.getLogger("httpx").setLevel(logging.WARNING)  # no line per setup/metrics request
 ERROR_MESSAGE = "tier7_error"
+FINAL_READ_LIMIT_S = 300.0  # seconds the final read may take before the rest of the keys are left unread
 
 
 class RecordedFailure(Exception):
@@ -157,7 +160,7 @@ class LoadSession:
         assert self.target is not None and self.run_dir is not None
         if self.history is None:
             self.history = HistoryWriter(history_path(self.run_dir, f"load-{self.proc}"))
-        prefix = tenant_prefix(self.run_dir)
+        prefix = tenant_prefix(self.run_dir, self._started_wall())
         self.kv_tenant = f"{prefix}-kv"
         self.tenants = tenant_names(prefix, options.tenants)
         wanted = [n for n in [self.kv_tenant, *self.tenants] if n not in self.tokens]
@@ -172,6 +175,16 @@ class LoadSession:
         self._cursor = itertools.count(int(self.proc[1:] or 0) * share)
         self._sessions_left = options.tenant_passes * share if options.tenant_passes else None
         self.ready = True
+
+    def _started_wall(self) -> float:
+        """The run's start (wall seconds) as the master or local process recorded it in run.json."""
+        if self.run_info.get("started_wall") is not None:
+            return float(self.run_info["started_wall"])
+        assert self.run_dir is not None
+        try:
+            return float(json.loads((self.run_dir / "run.json").read_text())["started_wall"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise Tier7Error(f"cannot read the run's start from {self.run_dir / 'run.json'}: {exc}") from None
 
     def fail(self, message: str) -> None:
         """Record a fatal setup error: one line on stderr, exit code 2, the run stopped."""
@@ -252,6 +265,11 @@ class LoadSession:
         runner = environment.runner
         if runner is not None and self.role != "master" and runner.user_count:
             runner.stop()
+        if self.role == "local":
+            self._final_read()
+        elif self.role == "master" and self.run_info:
+            self.run_info["final_read"] = {"skipped": "distributed run: the workers' histories are not complete "
+                                                      "when the master quits; no-lost-writes stays UNKNOWN"}
         if self.history is not None:
             self.history.close()
         if self.role == "worker" or self.run_dir is None or self.target is None:
@@ -265,6 +283,22 @@ class LoadSession:
         runfolder.copy_metrics(self.run_dir, {n.name: n.url for n in self.target.nodes}, self.target.secrets)
         self.write_run_info(ended_wall=time.time(), error=self.error,
                             requests=environment.runner.stats.total.num_requests if runner else None)
+
+    def _final_read(self) -> None:
+        """Read back every key the users wrote (single-process runs; bounded by FINAL_READ_LIMIT_S), so
+        ``tier7 analyze`` can judge no-lost-writes. In a distributed run the workers' histories are not
+        complete when the master quits, so it is skipped there (recorded in run.json)."""
+        if (self.error is not None or self.options is None or self.options.no_final_read or self.history is None
+                or self.target is None or self.run_dir is None):
+            return
+        keys = written_keys(self.run_dir)
+        if not keys:
+            return
+        deadline = time.monotonic() + FINAL_READ_LIMIT_S
+        unread = read_back(keys, self.tokens, self.target.nodes, self.history, f"{self.proc}-final",
+                           timeout=self.options.op_timeout, should_stop=lambda: time.monotonic() > deadline)
+        self.run_info["final_read"] = {"keys": len(keys), "unread": len(unread)}
+        log.info("final read: %d key(s) read back, %d not", len(keys) - len(unread), len(unread))
 
     def tenant_token(self, index: int) -> tuple[str, str]:
         name = self.tenants[index]

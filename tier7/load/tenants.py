@@ -19,9 +19,11 @@ from ..targets.base import NodeInfo
 PERMANENT = {400, 401, 403, 404, 405, 413}
 
 
-def tenant_prefix(run_dir: str | Path) -> str:
-    """Tenant names of a run start with this (derived from the run folder, so every process agrees)."""
-    return "t" + hashlib.sha256(str(run_dir).encode()).hexdigest()[:10]
+def tenant_prefix(run_dir: str | Path, started_wall: float) -> str:
+    """Tenant names of a run start with this: derived from the run folder and the run's start time (both
+    in run.json, so every process of the run agrees), so a run folder used again on the same cluster does
+    not meet the keys an earlier run left behind."""
+    return "t" + hashlib.sha256(f"{run_dir}@{started_wall!r}".encode()).hexdigest()[:10]
 
 
 def tenant_names(prefix: str, count: int) -> list[str]:

@@ -1,24 +1,11 @@
 """The final read phase: every key any phase or load wrote is read once more (linearizably, recorded), so
-the no-lost-write check sees the final state of each key."""
+the no-lost-write check sees the final state of each key (tier7.final_read does the reading)."""
 
 from __future__ import annotations
 
-from ..history import HISTORY_DIR, read_events
+from ..final_read import read_back, written_keys
+from . import interrupt
 from .context import RunContext
-
-WRITES = {"put", "cas", "delete"}
-
-
-def written_keys(ctx: RunContext) -> set[tuple[str, str]]:
-    """(tenant, key) of every write that may have taken effect, from all history files of the run."""
-    keys = set(ctx.written)
-    for path in (ctx.run_dir / HISTORY_DIR).glob("*.jsonl"):
-        for event in read_events(path):
-            if event.get("type") == "invoke" and event.get("f") in WRITES and event.get("key") is not None:
-                tenant = event.get("tenant")
-                if tenant and not event.get("cross_tenant"):
-                    keys.add((tenant, event["key"]))
-    return keys
 
 
 def token_for(ctx: RunContext, tenant: str) -> str | None:
@@ -33,24 +20,11 @@ def token_for(ctx: RunContext, tenant: str) -> str | None:
 
 
 def run(ctx: RunContext) -> None:
-    keys = sorted(written_keys(ctx))
+    keys = written_keys(ctx.run_dir) | ctx.written
     ctx.progress.set_phase(f"final read: {len(keys)} keys")
-    nodes = ctx.nodes()
     for tenant in sorted({t for t, _ in keys}):
         token_for(ctx, tenant)
-    unread: list[tuple[str, str]] = []
-
-    def read(item: tuple[str, str]) -> None:
-        tenant, key = item
-        token = ctx.tokens.get(tenant)
-        if token is None:
-            unread.append(item)
-            return
-        client = ctx.client(ctx.rng.choice(nodes), token, f"verify-final-{tenant}-{key}")
-        for _ in range(3):  # a read that failed for certain (no leader yet) is simply asked again
-            if client.get(key, tenant=tenant).type == "ok":
-                break
-        client.close()
-
-    ctx.each(read, keys)
+    unread = read_back(keys, ctx.tokens, ctx.nodes(), ctx.history, "verify-final-",
+                       should_stop=interrupt.REQUESTED.is_set)
     ctx.facts["final_read"] = {"keys": len(keys), "unread": [list(k) for k in unread]}
+    interrupt.check()
