@@ -291,12 +291,15 @@ class LoadSession:
         if (self.error is not None or self.options is None or self.options.no_final_read or self.history is None
                 or self.target is None or self.run_dir is None):
             return
+        if self.stopping:  # Ctrl-C: stop now; the analysis will say which writes no final read covers
+            self.run_info["final_read"] = {"skipped": "the run was interrupted"}
+            return
         keys = written_keys(self.run_dir)
         if not keys:
             return
         deadline = time.monotonic() + FINAL_READ_LIMIT_S
         unread = read_back(keys, self.tokens, self.target.nodes, self.history, f"{self.proc}-final",
-                           timeout=self.options.op_timeout, should_stop=lambda: time.monotonic() > deadline)
+                           timeout=self.options.op_timeout, should_stop=lambda: self.stopping or time.monotonic() > deadline)
         self.run_info["final_read"] = {"keys": len(keys), "unread": len(unread)}
         log.info("final read: %d key(s) read back, %d not", len(keys) - len(unread), len(unread))
 
