@@ -139,14 +139,18 @@ def test_two_workers_write_two_histories_that_merge_into_one_timeline(cluster, t
                     timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
     assert processes_mentioning(str(run_dir)) == [], "worker processes left running"
-    files = sorted((run_dir / "history").glob("load-w*.jsonl"))
+    files = sorted((run_dir / "history").glob("load-w*.jsonl"))  # and load-master-*.jsonl: the final read
     assert [re.match(r"load-(w\d)-\d+\.jsonl", f.name).group(1) for f in files] == ["w0", "w1"]
     frame = load_history(run_dir)
     assert frame["time"].is_monotonic_increasing
     assert pairing_problems(frame) == []
-    spans = frame.groupby("source")["time"].agg(["min", "max", "count"])
+    workers = frame[frame["source"].str.startswith("load-w")]
+    spans = workers.groupby("source")["time"].agg(["min", "max", "count"])
     assert (spans["count"] > 200).all(), spans
     assert spans["min"].max() < spans["max"].min(), "the two workers' timelines do not overlap"
     processes = frame.groupby("source")["process"].agg(lambda p: {x.split("-")[0] for x in p})
-    assert sorted(map(sorted, processes)) == [["w0"], ["w1"]]  # no process name shared across files
+    # no process name shared across files; the master read every key back after its workers exited
+    assert sorted(map(sorted, processes)) == [["master"], ["w0"], ["w1"]]
+    final = json.loads((run_dir / "run.json").read_text())["final_read"]
+    assert final["keys"] >= 100 and final["unread"] == 0, final
     assert (run_dir / "locust" / "timeseries.csv").is_file() and (run_dir / "locust" / "stats.csv").is_file()

@@ -265,11 +265,12 @@ class LoadSession:
         runner = environment.runner
         if runner is not None and self.role != "master" and runner.user_count:
             runner.stop()
-        if self.role == "local":
+        if self.role == "local" or (self.role == "master" and self.managed):
+            # `tier7 load --workers` quits the master only after its workers exited: their histories are complete
             self._final_read()
         elif self.role == "master" and self.run_info:
-            self.run_info["final_read"] = {"skipped": "distributed run: the workers' histories are not complete "
-                                                      "when the master quits; no-lost-writes stays UNKNOWN"}
+            self.run_info["final_read"] = {"skipped": "distributed run under `locust --master`: the workers' "
+                                                      "histories may not be complete when the master quits"}
         if self.history is not None:
             self.history.close()
         if self.role == "worker" or self.run_dir is None or self.target is None:
@@ -285,10 +286,10 @@ class LoadSession:
                             requests=environment.runner.stats.total.num_requests if runner else None)
 
     def _final_read(self) -> None:
-        """Read back every key the users wrote (single-process runs; bounded by FINAL_READ_LIMIT_S), so
-        ``tier7 analyze`` can judge no-lost-writes. In a distributed run the workers' histories are not
-        complete when the master quits, so it is skipped there (recorded in run.json)."""
-        if (self.error is not None or self.options is None or self.options.no_final_read or self.history is None
+        """Read back every key the users wrote (bounded by FINAL_READ_LIMIT_S), so ``tier7 analyze`` can judge
+        no-lost-writes: by the local process, or by the master of ``tier7 load --workers`` (its workers have
+        exited by then; it gets the tenants' tokens by the idempotent create). Result in run.json."""
+        if (self.error is not None or self.options is None or self.options.no_final_read
                 or self.target is None or self.run_dir is None):
             return
         if self.stopping:  # Ctrl-C: stop now; the analysis will say which writes no final read covers
@@ -297,8 +298,19 @@ class LoadSession:
         keys = written_keys(self.run_dir)
         if not keys:
             return
+        proc = "master" if self.role == "master" else self.proc  # worker 0 is "w0" too
+        if self.history is None:  # the master of a distributed run: it ran no users
+            self.history = HistoryWriter(history_path(self.run_dir, "load-master"))
+        missing = sorted({tenant for tenant, _ in keys} - set(self.tokens))
+        if missing and self.target.admin_token:  # creation is idempotent: it hands out the tenant's token
+            try:
+                self.tokens.update(create_tenants(missing, self.target.nodes, self.target.admin_token, self.history,
+                                                  f"{proc}-final-setup", timeout=self.options.op_timeout,
+                                                  should_stop=lambda: self.stopping))
+            except Tier7Error as exc:
+                log.warning("final read: %s", exc)
         deadline = time.monotonic() + FINAL_READ_LIMIT_S
-        unread = read_back(keys, self.tokens, self.target.nodes, self.history, f"{self.proc}-final",
+        unread = read_back(keys, self.tokens, self.target.nodes, self.history, f"{proc}-final",
                            timeout=self.options.op_timeout, should_stop=lambda: self.stopping or time.monotonic() > deadline)
         self.run_info["final_read"] = {"keys": len(keys), "unread": len(unread)}
         log.info("final read: %d key(s) read back, %d not", len(keys) - len(unread), len(unread))
