@@ -1,22 +1,17 @@
-"""Bench helpers for the fault proxy: an echo / sink server in its own thread and event loop, and a fault
-proxy process (own process group, stopped by PID)."""
+"""Bench helpers for the fault proxy: an echo / sink server in its own thread and event loop; the fault proxy
+process (own process group, stopped by PID) is the tests' ``fault_proxy``."""
 
 from __future__ import annotations
 
 import asyncio
-import socket
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tier7.targets import processes  # noqa: E402
-from tier7.toxiproxy import ToxiproxyClient  # noqa: E402
-from tier7.waiting import wait_until  # noqa: E402
+from tests.proxy_support import fault_proxy  # noqa: E402,F401 - the benchmarks' proxy process, as in the tests
 
 
 class Servers:
@@ -59,26 +54,6 @@ class Servers:
         self.loop.call_soon_threadsafe(self.sink.close)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def fault_proxy(log: Path) -> Iterator[ToxiproxyClient]:
-    port = free_port()
-    label = f"tier7-bench-{port}"
-    pid = processes.spawn([sys.executable, "-m", "chaos.proxy", "--port", str(port), "--label", label], log, cwd=ROOT)
-    client = ToxiproxyClient(f"http://127.0.0.1:{port}")
-    try:
-        wait_until(lambda: client.version(), 10, 0.05, "the fault proxy to answer")
-        yield client
-    finally:
-        client.close()
-        processes.stop(pid, ["chaos.proxy", label])
 
 
 def listen_port(proxy: dict) -> int:

@@ -22,7 +22,7 @@ def main() -> None:
     servers = Servers()
     cases = [(1, 0), (10, 0), (50, 0), (100, 0), (200, 0), (100, 20)]
     print(f"{'toxic':<14} {'added p50 ms':>12} {'error':>8} {'p5 ms':>7} {'p95 ms':>7}")
-    with tempfile.TemporaryDirectory(prefix="tier7-bench-") as tmp, fault_proxy(Path(tmp) / "proxy.log") as proxy:
+    with tempfile.TemporaryDirectory(prefix="tier7-bench-") as tmp, fault_proxy(Path(tmp)) as (proxy, _, _):
         port = listen_port(proxy.create_proxy("acc", f"127.0.0.1:{servers.echo_port}"))
         for latency, jitter in cases:
             base = statistics.median(ping_pong_us(port, args.samples)) / 1000

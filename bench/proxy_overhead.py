@@ -81,7 +81,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; the best of each is kept")
     args = parser.parse_args()
     servers = Servers()
-    with tempfile.TemporaryDirectory(prefix="tier7-bench-") as tmp, fault_proxy(Path(tmp) / "proxy.log") as proxy:
+    with tempfile.TemporaryDirectory(prefix="tier7-bench-") as tmp, fault_proxy(Path(tmp)) as (proxy, _, _):
         plain = {"echo": listen_port(proxy.create_proxy("echo", f"127.0.0.1:{servers.echo_port}")),
                  "sink": listen_port(proxy.create_proxy("sink", f"127.0.0.1:{servers.sink_port}"))}
         toxic = {"echo": listen_port(proxy.create_proxy("echo0", f"127.0.0.1:{servers.echo_port}")),

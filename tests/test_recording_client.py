@@ -12,6 +12,7 @@ import pytest
 
 from tier7.client import RecordingClient, classify
 from tier7.history import HistoryWriter, read_events
+from tier7.load.workers import free_port
 
 
 class ScriptedServer:
@@ -126,19 +127,10 @@ def test_statuses_map_to_outcomes(server, tmp_path):
     assert "tok-secret" not in path.read_text()
 
 
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    closed = socket.socket()
-    closed.bind(("127.0.0.1", 0))
-    port = closed.getsockname()[1]
-    closed.close()
-    return port
-
-
 def test_refused_connection_is_fail_and_lost_answers_are_info(server, tmp_path):
     path = tmp_path / "h.jsonl"
     history = HistoryWriter(path)
-    port = closed_port()
+    port = free_port()  # nothing listens there
     refused = RecordingClient(f"http://127.0.0.1:{port}", None, history, "r").get("k")
     assert (refused.type, refused.error) == ("fail", "ConnectionRefusedError")
 
@@ -172,7 +164,7 @@ def test_classify_table():
 def test_refused_connections_back_off_before_the_invoke_and_an_answer_resets(server, tmp_path):
     path = tmp_path / "h.jsonl"
     history = HistoryWriter(path)
-    port = closed_port()
+    port = free_port()  # nothing listens there
     client = RecordingClient(f"http://127.0.0.1:{port}", None, history, "b", reconnect_backoff_s=0.05)
     for _ in range(5):
         assert client.get("k").error == "ConnectionRefusedError"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .options import DEFAULTS
+
 PROFILES = ("kv", "tenants", "mixed")
 
 
@@ -20,17 +22,17 @@ def add_load_parser(sub: argparse._SubParsersAction) -> None:
                       help="local worker processes under a master (0: one process; default 0)")
     load.add_argument("--target-file", default="", help="cluster file (default: the testbed of `tier7 testbed up`)")
     load.add_argument("--target-endpoints", default="", help="comma-separated node URLs; admin token from $TIER7_ADMIN_TOKEN")
-    load.add_argument("--tenants", type=int, default=1000, help="tenants the run creates (default 1000)")
-    load.add_argument("--keyspace", type=int, default=1000, help="keys shared by the KV writers (default 1000)")
-    load.add_argument("--read-ratio", type=float, default=0.5, help="share of KV reads (default 0.5)")
-    load.add_argument("--cas-ratio", type=float, default=0.1, help="share of KV compare-and-sets (default 0.1)")
-    load.add_argument("--keys-per-tenant", type=int, default=2, help="keys per tenant session (default 2)")
-    load.add_argument("--tenant-passes", type=int, default=0,
+    load.add_argument("--tenants", type=int, default=DEFAULTS["tenants"], help="tenants the run creates (default %(default)s)")
+    load.add_argument("--keyspace", type=int, default=DEFAULTS["keyspace"], help="keys shared by the KV writers (default %(default)s)")
+    load.add_argument("--read-ratio", type=float, default=DEFAULTS["read_ratio"], help="share of KV reads (default %(default)s)")
+    load.add_argument("--cas-ratio", type=float, default=DEFAULTS["cas_ratio"], help="share of KV compare-and-sets (default %(default)s)")
+    load.add_argument("--keys-per-tenant", type=int, default=DEFAULTS["keys_per_tenant"], help="keys per tenant session (default %(default)s)")
+    load.add_argument("--tenant-passes", type=int, default=DEFAULTS["tenant_passes"],
                       help="tenant users stop after this many passes over all tenants (0: until --duration)")
-    load.add_argument("--seed", type=int, default=0, help="random seed (0: pick one; recorded in run.json)")
-    load.add_argument("--op-timeout", type=float, default=5.0, help="seconds before an outcome is unknown (info)")
-    load.add_argument("--reconnect-backoff", type=float, default=0.05,
-                      help="seconds a user waits after its node refused a connection, doubling to 0.5 s (default 0.05)")
+    load.add_argument("--seed", type=int, default=DEFAULTS["seed"], help="random seed (0: pick one; recorded in run.json)")
+    load.add_argument("--op-timeout", type=float, default=DEFAULTS["op_timeout"], help="seconds before an outcome is unknown (info)")
+    load.add_argument("--reconnect-backoff", type=float, default=DEFAULTS["reconnect_backoff"],
+                      help="seconds a user waits after its node refused a connection, doubling to 0.5 s (default %(default)s)")
     load.add_argument("--no-final-read", action="store_true",
                       help="skip reading every written key back at the end (no-lost-writes then stays UNKNOWN)")
     load.add_argument("--run-dir", type=Path, default=None, help="run folder (default results/<UTC time>-load)")
