@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: verify test lint install clean bench
+.PHONY: verify test lint install clean bench sysdeps
 
 $(STAMP): pyproject.toml constraints.txt chaos/discovery/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,12 @@ install: $(STAMP)
 verify: $(STAMP)
 	$(VENV)/bin/tier7 verify
 
-test: $(STAMP)
+# System packages the tests need (chromium + chromedriver for the browser tests): installed with apt-get
+# when run as root, else the script says why and those tests skip with that reason.
+sysdeps:
+	bash scripts/install-system-deps.sh
+
+test: $(STAMP) sysdeps
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
 

@@ -22,11 +22,12 @@ from tier7.sampler import TOPOLOGY_FILE
 from . import journals as journal_mod
 from . import ops as ops_mod
 from . import windows as windows_mod
+from .logfiles import ENTRY_COLUMNS, NodeLogs, read_node_logs
 from .owners import owner_groups, ring_from
-from .thresholds import load_thresholds
+from .plan import run_plan
 
-TOPOLOGY_COLUMNS = ["time", "wall", "group", "leader", "term", "down"]
-LOG_COLUMNS = ["ts", "level", "node", "event", "msg", "file", "line"]
+TOPOLOGY_COLUMNS = ["time", "wall", "half_width", "group", "leader", "term", "down"]
+LOG_COLUMNS = ENTRY_COLUMNS
 
 
 @dataclass
@@ -49,10 +50,22 @@ class RunData:
     thresholds: dict[str, dict[str, Any]]
     offset_ns: float = 0.0
     notes: list[str] = field(default_factory=list)
+    node_logs: NodeLogs | None = None  # JSON logs and console captures with their findings
+    topology_members: list[str] = field(default_factory=list)
 
     @property
     def node_groups(self) -> dict[str, str]:
         return {n["name"]: n["group"] for n in self.nodes if n.get("name") and n.get("group")}
+
+    @property
+    def known_nodes(self) -> list[str]:
+        """Every node the run knows about: the node list saved at the start (``target/nodes.json``), the
+        topology sampler's nodes and every node that served an acknowledged operation (nodes added during
+        the run). The log scan requires a log of each."""
+        names = {str(n["name"]) for n in self.nodes if n.get("name")} | set(self.topology_members)
+        if not self.ops.empty and "node" in self.ops:
+            names |= {str(n) for n in self.ops.loc[self.ops["type"] == "ok", "node"].dropna().unique()}
+        return sorted(names)
 
     @property
     def start_time(self) -> float:
@@ -103,7 +116,9 @@ def read_history(run_dir: Path) -> pd.DataFrame:
 
 def read_topology(run_dir: Path) -> pd.DataFrame:
     """``topology.jsonl`` in long form: one row per (sample, group) with its leader (None when the group had
-    no agreed leader), term and the number of members seen down."""
+    no agreed leader), term and the number of members seen down. ``time`` is the sample's stamp (monotonic
+    ns, the observation's midpoint) and ``half_width`` its uncertainty (ns); NaN for files written before
+    samples carried ``half_width_ns`` (their stamp was the start of the observation)."""
     path = run_dir / TOPOLOGY_FILE
     rows = []
     if path.is_file():
@@ -116,33 +131,38 @@ def read_topology(run_dir: Path) -> pd.DataFrame:
                 continue  # a torn line; samples are independent
             for group, view in (sample.get("groups") or {}).items():
                 members = view.get("members") or {}
-                rows.append((sample.get("time"), sample.get("wall"), group, view.get("leader"), view.get("term"),
+                rows.append((sample.get("time"), sample.get("wall"), sample.get("half_width_ns"), group,
+                             view.get("leader"), view.get("term"),
                              sum(1 for role in members.values() if role == "down")))
     frame = pd.DataFrame(rows, columns=TOPOLOGY_COLUMNS)
     frame["time"] = frame["time"].astype(float)
+    frame["half_width"] = pd.to_numeric(frame["half_width"], errors="coerce").astype(float)
     return frame.sort_values(["time", "group"], kind="stable").reset_index(drop=True)
 
 
 def read_logs(run_dir: Path) -> tuple[pd.DataFrame, int]:
-    """Node logs (``logs/<node>.log``, JSON lines) as one frame, and the count of lines that were not JSON."""
-    rows = []
-    unparsed = 0
-    for path in sorted((run_dir / "logs").glob("*.log")):
-        for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
-            if not line.strip():
-                continue
+    """Node log entries (JSON logs and console captures, ``analysis.logfiles``) as one frame, and the count
+    of lines that were not log entries (each is judged by the log scan, see ``read_node_logs``)."""
+    node_logs = read_node_logs(run_dir)
+    return node_logs.entries, int(node_logs.findings["count"].sum()) if not node_logs.findings.empty else 0
+
+
+def topology_members(run_dir: Path) -> list[str]:
+    """The node names of the first topology sample (the sampler asks the same nodes every time)."""
+    path = run_dir / TOPOLOGY_FILE
+    if not path.is_file():
+        return []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
             try:
-                entry = json.loads(line)
+                sample = json.loads(line)
             except json.JSONDecodeError:
-                entry = None
-            if not isinstance(entry, dict):
-                unparsed += 1
                 continue
-            rows.append((entry.get("ts"), str(entry.get("level", "")).upper(), entry.get("node") or path.stem,
-                         entry.get("event"), entry.get("msg"), path.name, number))
-    frame = pd.DataFrame(rows, columns=LOG_COLUMNS)
-    frame["ts"] = pd.to_numeric(frame["ts"], errors="coerce")
-    return frame, unparsed
+            groups = sample.get("groups") if isinstance(sample, dict) else None
+            if isinstance(groups, dict):
+                return sorted({str(n) for view in groups.values() if isinstance(view, dict)
+                               for n in (view.get("members") or {})})
+    return []
 
 
 def read_metrics(run_dir: Path) -> dict[str, str]:
@@ -194,15 +214,15 @@ def load_run(run_dir: str | Path) -> RunData:
     if windows.empty and journals:
         windows = windows_mod.from_journals(journal_mod.activities(journals), offset, node_groups)
         notes.append("fault windows taken from Chaos Toolkit journals (no nemesis events in the history)")
-    logs, unparsed = read_logs(path)
-    if unparsed:
-        notes.append(f"{unparsed} log line(s) were not JSON and were not scanned")
+    node_logs = read_node_logs(path)
+    notes.extend(node_logs.notes)
     ring = _json_file(path / "target" / "ring.json")
     ring = ring if isinstance(ring, dict) else None
     ops["owner"] = owner_groups(ops, ring_from(ring))
     config = _json_file(path / "target" / "config.json")
     return RunData(path=path, events=events, ops=ops, nemesis=nemesis, windows=windows,
                    topology=read_topology(path), nodes=nodes, ring=ring,
-                   config=config if isinstance(config, dict) else None, journals=journals, logs=logs,
+                   config=config if isinstance(config, dict) else None, journals=journals, logs=node_logs.entries,
                    metrics=read_metrics(path), locust_exceptions=read_locust_exceptions(path),
-                   thresholds=load_thresholds(path / "thresholds.toml"), offset_ns=offset, notes=notes)
+                   thresholds=run_plan(path), offset_ns=offset, notes=notes,
+                   node_logs=node_logs, topology_members=topology_members(path))

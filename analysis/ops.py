@@ -14,10 +14,11 @@ from .frames import column, flag
 
 KEYS = ["source", "process", "op"]
 CATEGORICAL = ["type", "f", "group", "node", "error", "region", "protocol", "source"]
-INVOKE_FIELDS = ["f", "key", "tenant", "region", "value", "cross_tenant", "caller", "consistency"]
+INVOKE_FIELDS = ["f", "key", "tenant", "region", "value", "cross_tenant", "caller", "consistency", "once"]
 COMPLETE_FIELDS = ["type", "time", "wall", "value", "node", "group", "protocol", "error", "status", "latency_ms",
                    "exception"]
-OP_COLUMNS = ["source", "process", "op", "f", "key", "tenant", "region", "cross_tenant", "caller", "consistency", "type",
+OP_COLUMNS = ["source", "process", "op", "f", "key", "tenant", "region", "cross_tenant", "caller", "consistency", "once",
+              "type",
               "invoke_time", "complete_time", "invoke_wall", "complete_wall", "latency_s", "value_in", "value_out",
               "node", "group", "protocol", "error", "status", "exception", "completed"]
 
@@ -75,6 +76,7 @@ def pair(events: pd.DataFrame, rows: pd.Series | None = None) -> pd.DataFrame:
     ops["completed"] = ops["type"].notna()
     ops["type"] = ops["type"].fillna("info")
     ops["cross_tenant"] = flag(ops, "cross_tenant")
+    ops["once"] = flag(ops, "once")  # a write-once key's only write (the load's set-full share)
     ops["invoke_time"] = ops["invoke_time"].astype("int64")
     ops["complete_time"] = ops["complete_time"].astype(float)
     ops["latency_s"] = (ops["complete_time"] - ops["invoke_time"]) / 1e9

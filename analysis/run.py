@@ -75,8 +75,10 @@ def run_checkers(run: RunData, tables: dict[str, pd.DataFrame]) -> list[Verdict]
         check_lost_writes(run.ops),
         check_placement(run.ops, run.ring),
         check_isolation(run.ops),
-        check_failover(tables["outage"], tables["elections"], tables["validity"], run.windows, thresholds),
-        check_logs(run.logs, run.windows, float(thresholds["windows"]["log_error_grace_s"]), run.offset_ns),
+        check_failover(tables["outage"], tables["elections"], tables["validity"], run.windows, thresholds,
+                       run.journals),
+        check_logs(run.logs, run.windows, float(thresholds["windows"]["log_error_grace_s"]), run.offset_ns,
+                   run.node_logs, run.known_nodes),
         check_client_errors(run.ops, run.windows, thresholds, run.locust_exceptions),
         check_experiments(run.journals),
     ]

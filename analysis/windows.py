@@ -9,8 +9,10 @@ starts at its ``injected_ns`` when the action reports one, else at its invoke). 
 - a heal closes the open fault windows on its node (``value.node`` / ``value.target``), else those of its
   group, else every open window; the window then ends when the heal ends;
 - a fault no heal closes ends when its own activity ends; one that never ended runs to the end of the
-  history (``open``); a fault whose activity failed (``fail``) was not applied (``applied`` False) and is kept
-  only for the record.
+  history (``open``); a fault whose activity failed (``fail``, or ``"applied": false`` in its value, e.g. a
+  kill that did not take effect) was not applied (``applied`` False): it opens no window and is kept for the
+  failover check, which FAILs on it (``detail.error`` says why);
+- a heal whose activity failed closes nothing: the fault stays in force.
 
 Without nemesis events, windows come from the Chaos Toolkit journals the same way (method actions are
 faults, rollback actions heals), mapped from wall to monotonic time with the history's own offset.
@@ -71,6 +73,8 @@ def _build(activities: list[dict[str, Any]], history_end: float | None) -> pd.Da
     for act in sorted(activities, key=lambda a: a["start"]):
         end = act["end"] if act["end"] is not None else act["start"]
         if is_heal(act["name"], act["detail"]):
+            if act["status"] == "fail":
+                continue  # a heal that failed undid nothing: the faults it meant to close stay in force
             closing = [w for w in open_windows if act["node"] and w["node"] == act["node"]] \
                 or [w for w in open_windows if act["group"] and w["group"] == act["group"]] \
                 or list(open_windows)
@@ -79,7 +83,7 @@ def _build(activities: list[dict[str, Any]], history_end: float | None) -> pd.Da
                 window["healed_by"], window["open"] = act["name"], False
                 open_windows.remove(window)
             continue
-        applied = act["status"] != "fail"
+        applied = act["status"] != "fail" and act["detail"].get("applied") is not False
         window = {"fault": act["name"], "node": act["node"], "group": act["group"], "start_time": act["start"],
                   "start_wall": act["start_wall"], "applied": applied, "healed_by": None,
                   "origin": act["origin"], "detail": act["detail"], "open": act["end"] is None}
@@ -105,11 +109,12 @@ def from_nemesis(nemesis: pd.DataFrame, node_groups: dict[str, str],
                  history_end: float | None = None) -> pd.DataFrame:
     """Fault windows from paired nemesis operations (``analysis.ops.nemesis_operations``)."""
     acts = []
+    errors = pylist(nemesis["error"]) if "error" in nemesis.columns else [None] * len(nemesis)
     rows = zip(pylist(nemesis["f"]), nemesis["invoke_time"].tolist(), pylist(nemesis["complete_time"]),
                pylist(nemesis["invoke_wall"]), pylist(nemesis["complete_wall"]), nemesis["type"].tolist(),
-               nemesis["value_in"].tolist(), nemesis["value_out"].tolist(), strict=True)
-    for name, start, end, start_wall, end_wall, kind, value_in, value_out in rows:
-        detail = _detail(value_in, value_out)
+               nemesis["value_in"].tolist(), nemesis["value_out"].tolist(), errors, strict=True)
+    for name, start, end, start_wall, end_wall, kind, value_in, value_out, error in rows:
+        detail = _detail(value_in, value_out, {"error": error} if kind == "fail" and error else None)
         if detail.get("activity") == "probe":
             continue  # a recorded probe observes; it is neither a fault nor a heal
         node, group = _node_group(detail, node_groups)
@@ -128,7 +133,8 @@ def from_journals(activity_frame: pd.DataFrame, offset_ns: float, node_groups: d
     """Fault windows from Chaos Toolkit journal actions (probes are ignored), on the history's clock."""
     acts = []
     for row in activity_frame[activity_frame["kind"] == "action"].to_dict("records"):
-        detail = _detail(row["arguments"], {"phase": row["phase"] if row["phase"] == "rollback" else None})
+        detail = _detail(row["arguments"], {"phase": row["phase"] if row["phase"] == "rollback" else None,
+                                            "error": row.get("error")})
         node, group = _node_group(detail, node_groups)
         start_wall, end_wall = row["start_wall"], row["end_wall"]
         if is_missing(start_wall):

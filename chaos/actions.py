@@ -4,12 +4,16 @@ Node faults need the driver's kill / pause / restart capabilities; region faults
 on the inter-region links (the testbed's simulated regions, or a real Toxiproxy). Every action returns
 a JSON-able dict of what it did (node, group, term, ``injected_ns`` = ``time.monotonic_ns()`` right before
 the fault, the history's clock); heals return ``"heal": true``. Times in seconds, latencies in ms.
-Anything that cannot be done raises ``ActivityFailed`` saying why.
+Anything that cannot be done raises ``ActivityFailed`` saying why, and so does a node fault that did
+not take effect: after the signal, the node must stop answering its contract (or, a leader, stop leading in
+its term) within ``verify_s`` seconds, so a kill that silently did nothing fails its activity and is never
+counted as an applied fault.
 """
 
 import random
 from typing import Any
 
+import httpx
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration
 
@@ -17,6 +21,7 @@ from tier7.errors import Tier7Error
 from tier7.history import now_ns
 from tier7.targets.base import Capability, Target
 from tier7.targets.testbed import TestbedTarget
+from tier7.topology import node_status
 from tier7.waiting import DeadlineExceeded, wait_until
 
 from . import state
@@ -27,6 +32,11 @@ __all__ = [
     "resume_paused_nodes", "restart_node", "start_stopped_nodes", "add_link_latency", "remove_link_latency",
     "add_region_latency", "remove_region_latency", "partition_region", "heal_partition", "heal_all",
 ]
+
+
+# How long a node fault may take to show through the contract (seconds): a killed node refuses connections
+# at once and a paused one stops answering within a request timeout; a fault not seen by then did nothing.
+VERIFY_S = 5.0
 
 
 def _do(what: str, call: Any, *args: Any) -> None:
@@ -45,36 +55,70 @@ def _leader(target: Target, group: str) -> tuple[str, int | None]:
     return view.leader, view.term
 
 
-def _fault(target: Target, kind: str, node: str, term: int | None, inject: Any, leader: bool) -> dict[str, Any]:
+def _shown(target: Target, node: str, term: int | None, leader: bool, within_s: float) -> str | None:
+    """Poll the node's own ``GET /v1/node`` (every 50 ms, up to ``within_s`` seconds; 0: do not check) until
+    the fault shows: the node stops answering, or, for a leader, no longer leads in ``term``. Returns how it
+    showed; raises ``ActivityFailed`` when it never did (a kill or pause that silently did nothing)."""
+    within_s = float(within_s)  # may come from an experiment's configuration as text
+    if within_s <= 0:
+        return None
+    info = node_info(target, node)
+    with httpx.Client() as client:
+        def shown() -> str | None:
+            status = node_status(client, info, timeout=0.3)
+            if not status.get("reachable"):
+                return "stopped answering"
+            if leader and status.get("role") != "leader":
+                return f"no longer leader (now {status.get('role')})"
+            if leader and term is not None and isinstance(status.get("term"), int) and status["term"] > term:
+                return f"no longer leader of term {term} (now term {status['term']})"
+            return None
+
+        try:
+            return wait_until(shown, within_s, 0.05, f"{node} to stop answering")
+        except DeadlineExceeded:
+            still = f"as leader of {info.group} in term {term}" if leader else "its contract"
+            raise ActivityFailed(f"the fault on {node} did not take effect: {within_s:g} s after it, {node} still "
+                                 f"answers {still}") from None
+
+
+def _fault(target: Target, kind: str, node: str, term: int | None, inject: Any, leader: bool,
+           verify_s: float) -> dict[str, Any]:
     info = node_info(target, node)
     started = now_ns()
     _do(f"{kind} {node}", inject, node)
+    done = now_ns()
+    shown = _shown(target, node, term, leader, verify_s)
     details = {"node": node, "group": info.group, "region": info.region, "term": term, "was_leader": leader,
-               "injected_ns": started, "done_ns": now_ns()}
+               "injected_ns": started, "done_ns": done, "took_effect": shown}
     if leader:
         state.record("leader-lost", info.group, details)  # for probes.new_leader_elected
     return details
 
 
-def kill_leader(group: str = "g0", configuration: Configuration = None) -> dict[str, Any]:
-    """SIGKILL the current leader of ``group``."""
+def kill_leader(group: str = "g0", configuration: Configuration = None, verify_s: float = VERIFY_S) -> dict[str, Any]:
+    """SIGKILL the current leader of ``group``; fails unless, within ``verify_s`` seconds, it stops answering or
+    leading (``took_effect`` says which)."""
     target = resolve(configuration)
     needs(target, Capability.KILL)
     leader, term = _leader(target, group)
-    return _fault(target, "kill-leader", leader, term, target.kill_node, True)
+    return _fault(target, "kill-leader", leader, term, target.kill_node, True, verify_s)
 
 
-def kill_node(node: str, configuration: Configuration = None) -> dict[str, Any]:
-    """SIGKILL the node named ``node`` (e.g. ``g0-us-east``)."""
+def kill_node(node: str, configuration: Configuration = None, verify_s: float = VERIFY_S) -> dict[str, Any]:
+    """SIGKILL the node named ``node`` (e.g. ``g0-us-east``); fails unless it stops answering (or, a leader,
+    leading) within ``verify_s`` seconds."""
     target = resolve(configuration)
     needs(target, Capability.KILL)
     info = node_info(target, node)
     view = group_view(topology(target), info.group)
-    return _fault(target, "kill-node", node, view.term, target.kill_node, view.leader == node)
+    return _fault(target, "kill-node", node, view.term, target.kill_node, view.leader == node, verify_s)
 
 
-def kill_follower(group: str = "g0", seed: int = 0, configuration: Configuration = None) -> dict[str, Any]:
-    """SIGKILL one follower of ``group`` (chosen by ``seed`` among the followers, in name order)."""
+def kill_follower(group: str = "g0", seed: int = 0, configuration: Configuration = None,
+                  verify_s: float = VERIFY_S) -> dict[str, Any]:
+    """SIGKILL one follower of ``group`` (chosen by ``seed`` among the followers, in name order); fails unless
+    it stops answering within ``verify_s`` seconds."""
     target = resolve(configuration)
     needs(target, Capability.KILL)
     leader, term = _leader(target, group)
@@ -83,24 +127,26 @@ def kill_follower(group: str = "g0", seed: int = 0, configuration: Configuration
     if not followers:
         raise ActivityFailed(f"group {group} has no reachable follower to kill")
     victim = random.Random(int(seed)).choice(followers)
-    details = _fault(target, "kill-follower", victim, term, target.kill_node, False)
+    details = _fault(target, "kill-follower", victim, term, target.kill_node, False, verify_s)
     return {**details, "leader": leader}
 
 
-def pause_node(node: str, configuration: Configuration = None) -> dict[str, Any]:
-    """SIGSTOP the node named ``node`` (it keeps its sockets but answers nothing) until resumed."""
+def pause_node(node: str, configuration: Configuration = None, verify_s: float = VERIFY_S) -> dict[str, Any]:
+    """SIGSTOP the node named ``node`` (it keeps its sockets but answers nothing) until resumed; fails unless
+    it stops answering within ``verify_s`` seconds."""
     target = resolve(configuration)
     needs(target, Capability.PAUSE)
     view = group_view(topology(target), node_info(target, node).group)
-    return _fault(target, "pause-node", node, view.term, target.pause_node, view.leader == node)
+    return _fault(target, "pause-node", node, view.term, target.pause_node, view.leader == node, verify_s)
 
 
-def pause_leader(group: str = "g0", configuration: Configuration = None) -> dict[str, Any]:
-    """SIGSTOP the current leader of ``group`` until resumed."""
+def pause_leader(group: str = "g0", configuration: Configuration = None, verify_s: float = VERIFY_S) -> dict[str, Any]:
+    """SIGSTOP the current leader of ``group`` until resumed; fails unless it stops answering or leading within
+    ``verify_s`` seconds."""
     target = resolve(configuration)
     needs(target, Capability.PAUSE)
     leader, term = _leader(target, group)
-    return _fault(target, "pause-leader", leader, term, target.pause_node, True)
+    return _fault(target, "pause-leader", leader, term, target.pause_node, True, verify_s)
 
 
 def _wait_healthy(target: Target, within_s: float, what: str, groups: list[str] | None = None) -> float | None:

@@ -9,8 +9,9 @@ Declare it in an experiment::
 The run folder is ``tier7_run_dir`` from the configuration, else ``$TIER7_RUN_DIR``, else a new
 ``results/<UTC>-chaos/``; the events go to ``<run>/history/nemesis-<pid>.jsonl``. For each activity:
 ``invoke`` when it starts (``value``: activity kind, phase, name, arguments) and ``ok`` / ``fail`` when it
-ends (``value``: what the action returned, e.g. the node killed and ``injected_ns``; ``error`` on
-failure), or ``info`` when it was interrupted. ``f`` is the action's function with dashes
+ends (``value``: what the action returned, e.g. the node killed and ``injected_ns``, and ``applied``:
+true / false; ``error`` on failure, e.g. a kill that did not take effect), or ``info`` (outcome unknown) when
+it was interrupted. ``f`` is the action's function with dashes
 (``kill-leader``); ``node``/``group``/``region`` are copied from its result. Probes are recorded only
 with the control argument ``"probes": true`` (analysis treats every nemesis event as a fault or heal).
 """
@@ -24,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from tier7.history import HistoryWriter, history_path
+
+from . import state as fault_state
 
 log = logging.getLogger("chaostoolkit")
 RUN_DIR_KEY = "tier7_run_dir"
@@ -54,6 +57,7 @@ def configure_control(configuration: dict[str, Any] | None = None, probes: bool 
         if _writer is None:
             _writer = HistoryWriter(history_path(_run_dir, PROCESS))
         _record_probes = bool(probes)
+    fault_state.forget()  # faults recorded by an earlier experiment in this process are not this one's
     log.info("nemesis events -> %s", _writer.path)
 
 
@@ -127,9 +131,10 @@ def after_activity_control(context: dict[str, Any], state: dict[str, Any] | None
     fields = {k: value[k] for k in ("node", "group", "region") if isinstance(value.get(k), str)}
     status = (state or {}).get("status")
     if status == "succeeded":
-        _writer.complete("ok", PROCESS, op, f, value=value, **fields)
-    elif status == "failed":
+        _writer.complete("ok", PROCESS, op, f, value={**value, "applied": True}, **fields)
+    elif status == "failed":  # e.g. a kill that did not take effect: never counted as an applied fault
         lines = (state or {}).get("exception") or ["failed"]
-        _writer.complete("fail", PROCESS, op, f, value=value, error=str(lines[-1]).strip(), **fields)
+        _writer.complete("fail", PROCESS, op, f, value={**value, "applied": False}, error=str(lines[-1]).strip(),
+                         **fields)
     else:  # interrupted (Ctrl-C, SIGTERM): the fault may or may not be in force
         _writer.complete("info", PROCESS, op, f, value=value, error="interrupted", **fields)

@@ -14,7 +14,7 @@ from tier7.contract import ContractClient
 from tier7.errors import Tier7Error
 from tier7.history import now_ns
 from tier7.ring import HarnessRing
-from tier7.targets.base import Target
+from tier7.targets.base import Capability, Target
 from tier7.targets.testbed import TestbedTarget
 from tier7.topology import node_status
 from tier7.waiting import DeadlineExceeded, wait_until
@@ -52,14 +52,25 @@ def leader_of(group: str = "g0", configuration: Configuration = None) -> str | N
 
 def new_leader_elected(group: str = "g0", within_s: float = 5.0, configuration: Configuration = None) -> dict:
     """Wait for a leader of ``group`` other than the one this experiment last killed or paused, in a newer
-    term, within ``within_s`` of that fault (or of now, with no fault recorded). Returns who and when."""
+    term, within ``within_s`` of that fault. Returns who and when.
+
+    Fails (``ActivityFailed``) when no leader loss of ``group`` was recorded in this process (by
+    ``kill_leader``, ``pause_leader``, or ``kill_node`` / ``pause_node`` on the leader): without knowing which
+    leader was lost, the leader found could be the old one, and a kill that did nothing would pass."""
     target = resolve(configuration)
+    if not any(n.group == group for n in target.nodes()):
+        raise ActivityFailed(f"unknown group {group!r}")
     lost = state.last("leader-lost", group)
-    since = lost["injected_ns"] if lost else now_ns()
-    old, old_term = (lost["node"], lost.get("term") or 0) if lost else (None, -1)
+    if lost is None:
+        raise ActivityFailed(f"no leader loss of {group} was recorded by this experiment, so a new leader cannot be "
+                             f"told from the old one: kill or pause the leader of {group} (kill_leader, pause_leader) "
+                             "in the method before this probe")
+    since = lost["injected_ns"]
+    old = lost["node"]
+    old_term = lost["term"] if isinstance(lost.get("term"), int) else -1  # unknown term: any term, other node
     members = [n for n in target.nodes() if n.group == group and n.name != old]
     if not members:
-        raise ActivityFailed(f"unknown group {group!r}")
+        raise ActivityFailed(f"group {group} has no member other than {old}")
     deadline = since + float(within_s) * 1e9
     with httpx.Client() as client:
         for _ in range(100_000):  # bounded; the deadline ends it long before
@@ -72,8 +83,7 @@ def new_leader_elected(group: str = "g0", within_s: float = 5.0, configuration: 
             if now_ns() > deadline:
                 break
             time.sleep(0.01)
-    raise ActivityFailed(f"no new leader in {group} within {within_s}s"
-                         + (f" of losing {old} (term {old_term})" if old else ""))
+    raise ActivityFailed(f"no new leader in {group} within {within_s}s of losing {old} (term {old_term})")
 
 
 def _probe_token(target: Target, client: httpx.Client) -> str:
@@ -173,23 +183,38 @@ def observe_cluster(seconds: float = 1.0, interval_s: float = 0.2, configuration
 
 
 def faults_in_force(configuration: Configuration = None) -> dict:
-    """What is broken right now: paused and stopped nodes (testbed), network faults (``chaos-`` toxics,
-    disabled or missing links)."""
+    """What is broken right now: ``unreachable`` nodes (any target: they do not answer ``GET /v1/node``, being
+    down, paused or cut off), ``paused`` and ``down`` node processes (testbed), network faults (``chaos-``
+    toxics, disabled or missing links), and ``unknown``: what could not be checked, and why."""
     target = resolve(configuration)
-    found: dict[str, Any] = {"paused": [], "down": [], "network": {}}
+    found: dict[str, Any] = {"unreachable": [], "paused": [], "down": [], "network": {}, "unknown": []}
+    view = topology(target)  # raises ActivityFailed when no node answers at all
+    found["unreachable"] = sorted(n for g in view.groups.values() for n, s in g.members.items()
+                                  if not s.get("reachable"))
     if isinstance(target, TestbedTarget):
         found["paused"] = target.paused()
         found["down"] = [n.name for n in target.nodes() if not target.is_running(n.name)]
-        net = target.network()
-        if net is not None:
-            try:
-                found["network"] = net.faults()
-            except Tier7Error as exc:
-                found["network"] = {"error": [str(exc)]}
+    # Network faults exist only where the harness can inject them: on a fault proxy's links.
+    net = target.network() if hasattr(target, "network") else None
+    if net is not None:
+        try:
+            found["network"] = net.faults()
+        except Tier7Error as exc:
+            found["unknown"].append(f"the fault proxy's links could not be read: {exc}")
+    elif Capability.NETWORK in target.capabilities:
+        found["unknown"].append(f"target {target.name!r} declares network faults but exposes no fault proxy")
     return found
 
 
 def no_faults_in_force(configuration: Configuration = None) -> bool:
-    """True when nothing is paused, stopped, delayed beyond the baseline or partitioned."""
+    """True when every node answers and nothing is paused, stopped, delayed beyond the baseline or
+    partitioned. Raises ``ActivityFailed`` when part of that cannot be checked (e.g. the fault proxy does not
+    answer): not knowing is not "no fault"."""
     found = faults_in_force(configuration)
-    return not found["paused"] and not found["down"] and not any(found["network"].values())
+    if found["unknown"]:
+        raise ActivityFailed("cannot tell whether a fault is in force: " + "; ".join(found["unknown"]))
+    in_force = {k: v for k, v in found.items() if k in ("unreachable", "paused", "down") and v}
+    in_force.update({f"network {k}": v for k, v in found["network"].items() if v})
+    if in_force:
+        log.warning("faults in force: %s", in_force)
+    return not in_force

@@ -5,12 +5,14 @@ and into Locust's own statistics.
     locust -f locustfiles/tier7.py --headless -u 120 -r 40 -t 60s   # command line
     tier7 load --profile mixed --users 120 --spawn-rate 40 --duration 60 [--workers 2]   # as a library
 
-Users: ``KvWriter`` (put / get / compare-and-set over a shared keyspace, every written value unique) and
+Users: ``KvWriter`` (put / get / cas / delete over a shared keyspace with hot keys, write-once keys read
+until stable, every key and value shape the contract allows, every written value unique per key) and
 ``TenantUser`` (works as one of the run's tenants at a time: writes and reads back its own keys, then
 tries another tenant's keys with its own token and records whether the target refused). Options:
 ``--target-file``/``--target-endpoints``, ``--tenants``, ``--keyspace``, ``--read-ratio``, ``--cas-ratio``,
-``--seed``, ``--run-dir`` (see ``locust -f locustfiles/tier7.py --help``). Default target: the testbed
-that ``tier7 testbed up`` started.
+``--delete-ratio``, ``--write-once-ratio``, ``--reread-ratio``, ``--hot-keys``, ``--hot-ratio``,
+``--local-read-ratio``, ``--shape-ratio``, ``--seed``, ``--run-dir`` (see ``locust -f locustfiles/tier7.py
+--help``). Default target: the testbed that ``tier7 testbed up`` started.
 """
 
 import locust  # noqa: I001 - must come first: gevent monkey-patching before anything imports ssl
@@ -64,9 +66,18 @@ def _quitting(environment, **_kwargs):
 
 
 class KvWriter(User):
-    """A federated KV writer: put / get / cas on ``--keyspace`` keys shared by every writer (one tenant),
-    entering the cluster at its own node (regions round-robin). Each written value is unique
-    (``<process>:<n>``), so every read can be traced to the write it saw."""
+    """A federated KV writer over ``--keyspace`` keys shared by every writer (one tenant), entering the
+    cluster at its own node (regions round-robin). Every written value is unique per key
+    (``<process>:<n>`` plus a seeded shape), so every read can be traced to the write it saw.
+
+    Each step, drawn from the user's seeded RNG: re-read an acknowledged write-once key
+    (``--reread-ratio``, "read until stable"), write a fresh key exactly once (``--write-once-ratio``:
+    a lost acknowledgement there cannot hide behind a later write; read back at once through another
+    member of the key's owner group, by the harness's ring, then re-read by others), or work on a shared
+    key — one of the ``--hot-keys`` with ``--hot-ratio`` (reads racing writes; a put there is read back
+    at once the same way), else any — by get (``--local-read-ratio`` of them at ``consistency=local``),
+    cas, delete or put. Keys and values take the contract's shapes
+    (``--shape-ratio``; tier7/load/shapes.py); half the users send JSON as raw UTF-8, half as \\u escapes."""
 
     wait_time = constant(0)
     weight = 1
@@ -75,39 +86,76 @@ class KvWriter(User):
         self.client, self.rng = SESSION.user_client(self.environment, "kv", SESSION.tokens.get(SESSION.kv_tenant))
         if self.client is not None:
             self.client.tenant = SESSION.kv_tenant
+            self.client.ascii_json = self.rng.random() < 0.5
         self.options = SESSION.options
         self.seen = {}  # key -> last value this writer read or wrote there
         self.writes = 0
+        self.peers = {}  # node URL -> this user's client there (reads of its own writes elsewhere)
 
     def on_stop(self):
-        if self.client is not None:
-            self.client.close()
+        for client in [self.client, *self.peers.values()]:
+            if client is not None:
+                client.close()
 
-    def _value(self):
+    def _read_elsewhere(self, key):
+        """Read a just-acknowledged write back at once through another member of the key's owner group."""
+        SESSION.peer_client(self.client, SESSION.kv_tenant, key, self.rng, self.peers).get(key)
+
+    def _value(self, allow_empty=False):
         self.writes += 1
-        return f"{self.client.process}:{self.writes}"
+        return SESSION.shapes.value(self.rng, f"{self.client.process}:{self.writes}", allow_empty)[0]
+
+    def _shared_key(self):
+        """(key, is it a hot key)."""
+        options = self.options
+        hot = min(options.hot_keys, options.keyspace)
+        if hot and self.rng.random() < options.hot_ratio:
+            return SESSION.shared_key(self.rng.randrange(hot)), True
+        return SESSION.shared_key(self.rng.randrange(options.keyspace)), False
 
     @task
     def step(self):
         if self.client is None:  # the run's setup failed
             raise StopUser()
-        key = f"k{self.rng.randrange(self.options.keyspace)}"
+        options = self.options
         draw = self.rng.random()
-        if draw < self.options.read_ratio:
-            result = self.client.get(key)
-            if result.ok:
+        if draw < options.reread_ratio:
+            key = SESSION.next_reread()
+            if key is not None:
+                self.client.get(key)
+                return
+        elif draw < options.reread_ratio + options.write_once_ratio:
+            self.writes += 1
+            key, _shape = SESSION.shapes.write_once_key(self.rng, self.client.base_process, self.writes)
+            if self.client.put(key, self._value(allow_empty=True), once=True).ok:
+                # read until stable: at once through another member of the owner group (a follower
+                # answering from a replica that has not applied the write yet shows there), later by others
+                self._read_elsewhere(key)
+                SESSION.written_once(key)
+            return
+        key, hot = self._shared_key()
+        draw = self.rng.random()
+        if draw < options.read_ratio:
+            local = self.rng.random() < options.local_read_ratio
+            result = self.client.get(key, consistency="local" if local else "linearizable")
+            if result.ok and not local:
                 self.seen[key] = result.value
-        elif draw < self.options.read_ratio + self.options.cas_ratio:
+        elif draw < options.read_ratio + options.cas_ratio:
             value = self._value()
             result = self.client.cas(key, self.seen.get(key), value)
             if result.ok:
                 self.seen[key] = value
             elif result.body and result.error == "cas_mismatch":
                 self.seen[key] = result.body.get("current")
+        elif draw < options.read_ratio + options.cas_ratio + options.delete_ratio:
+            if self.client.delete(key).ok:
+                self.seen[key] = None
         else:
             value = self._value()
             if self.client.put(key, value).ok:
                 self.seen[key] = value
+                if hot:  # read your own write on a hot key at once, elsewhere: races the next writers too
+                    self._read_elsewhere(key)
 
 
 class TenantUser(User):

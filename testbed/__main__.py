@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 from .config import ConfigError, build_cluster, load_cluster, load_preset
+from .faults import FaultSwitchError
+from .faults import validate as validate_faults
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,16 +29,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "init":
+            # Switches first: a refused --test-faults must leave nothing behind.
+            try:
+                faults = validate_faults(json.loads(args.test_faults))
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"--test-faults is not JSON: {exc}") from None
+            except FaultSwitchError as exc:
+                raise ConfigError(str(exc)) from None
             preset = load_preset(args.preset)
             directory = Path(args.dir)
             directory.mkdir(parents=True, exist_ok=True)
             cluster = build_cluster(preset, directory, args.admin_token, args.geo)
-            try:
-                faults = json.loads(args.test_faults)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(f"--test-faults is not JSON: {exc}") from None
-            if not isinstance(faults, dict):
-                raise ConfigError("--test-faults must be a JSON object")
             cluster["test_faults"] = faults
             path = directory / "cluster.json"
             path.write_text(json.dumps(cluster, indent=2))

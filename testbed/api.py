@@ -38,7 +38,9 @@ class NodeApp:
         self.forwarder: Forwarder | None = None
         self.started = time.time()
         self._monitor: asyncio.Task | None = None
+        self._critical: asyncio.Task | None = None
         self.faults = cluster.test_faults
+        self._reads = 0  # linearizable GETs seen by the stale-read switch (its deterministic choice)
         if self.faults:
             log.warning("TEST FAULTS ENABLED: %s", self.faults, extra={"event": "test_faults", "fields": self.faults})
         fwd = cluster.preset["forwarding"]
@@ -77,12 +79,15 @@ class NodeApp:
                 self.raft = RaftMember(self.cluster, self.me, self.metrics.commit_seconds.observe)
                 self.forwarder = Forwarder(self.cluster, self.me)
                 self._monitor = asyncio.create_task(self._watch_raft())
+                if "critical_log_after_s" in self.faults and self.me.name == self.cluster.nodes[0].name:
+                    self._critical = asyncio.create_task(self._critical_later(self.faults["critical_log_after_s"]))
                 event(log, "node_started", http=self.me.http_base, raft=self.me.raft_address,
                       preset=self.cluster.preset.get("name"))
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                if self._monitor:
-                    self._monitor.cancel()
+                for task in (self._monitor, self._critical):
+                    if task:
+                        task.cancel()
                 if self.forwarder:
                     await self.forwarder.close()
                 if self.raft:
@@ -90,6 +95,13 @@ class NodeApp:
                 event(log, "node_stopped")
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    async def _critical_later(self, delay_s: float) -> None:
+        """TEST ONLY (``critical_log_after_s``): one CRITICAL line ``delay_s`` seconds after start, as a
+        background task that hits an unrecoverable condition and carries on serving would log it."""
+        await asyncio.sleep(delay_s)
+        log.critical("snapshot checksum mismatch in raft.dump; continuing with the in-memory state",
+                     extra={"event": "snapshot_corrupt", "fields": {"test_fault": "critical_log_after_s"}})
 
     async def _watch_raft(self) -> None:
         """Log role, term and leader changes as they happen (the harness reads these lines)."""
@@ -327,6 +339,23 @@ class NodeApp:
             raise HttpError(421, "wrong_group", f"key belongs to {owner}, not {self.me.group}")
         return await self._apply(op)
 
+    def _stale_read(self, op: dict[str, Any]) -> bool:
+        """TEST ONLY (``stale_read_fraction``): should this linearizable GET skip the Raft log? Only on a
+        follower, whose replica may lag the leader's commits: the answer can be stale."""
+        fraction = float(self.faults.get("stale_read_fraction", 0.0))
+        if fraction <= 0 or self.raft.syncobj._isLeader():
+            return False
+        self._reads += 1
+        return selected(f"{op['tenant']}/{op['key']}/{self._reads}", fraction)
+
+    def _local_answer(self, op: dict[str, Any]) -> tuple[int, dict]:
+        """A GET answered from this node's replica but labelled linearizable (the stale-read bug)."""
+        entry = self.raft.state.local_get(op["tenant"], op["key"])
+        base = {**self._who(), "leader": self.raft.leader_name(), "key": op["key"]}
+        if entry is None:
+            raise HttpError(404, "not_found", "key not found", **base)
+        return 200, {**base, **entry, "consistency": "linearizable"}
+
     async def _apply(self, op: dict[str, Any]) -> tuple[int, dict]:
         """Commit the operation in this node's group; retries only attempts that certainly did not apply."""
         state = self.raft.state
@@ -338,6 +367,8 @@ class NodeApp:
             "create_tenant": (state.create_if_absent, (op["tenant"], op["key"], op.get("value"))),
         }
         command, args = commands[op["op"]]
+        if op["op"] == "get" and self._stale_read(op):
+            return self._local_answer(op)
         deadline = time.monotonic() + self.retry_deadline
         while True:
             try:

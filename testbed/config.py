@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .faults import FaultSwitchError
+from .faults import validate as validate_faults
 from .geo import GeoError, build_geo, choose_profile, links_needed, validate_geo
 
 PRESET_DIR = Path(__file__).parent / "presets"
@@ -216,6 +218,10 @@ def load_cluster(path: str | Path) -> Cluster:
     if not isinstance(data, dict) or data.get("format") != 1 or not isinstance(data.get("nodes"), list):
         raise ConfigError(f"cluster file {path} is not a testbed cluster file (format 1)")
     validate_preset(data.get("preset") or {}, str(path))
+    try:
+        data["test_faults"] = validate_faults(data.get("test_faults") or {})
+    except FaultSwitchError as exc:
+        raise ConfigError(f"cluster file {path}: {exc}") from None
     try:
         Cluster(data).nodes  # noqa: B018 - validates every node entry
     except TypeError as exc:

@@ -80,7 +80,12 @@ class RaftMember:
         self.commit_timeout = float(raft["commit_timeout"])
         self._on_commit_seconds = on_commit_seconds
         install_raftlog_fix()  # pysyncobj's follower drops matching entries; see raftlog.py
+        restarted = (me.dir / "raft.journal").exists()
         self.syncobj = SyncObj(me.raft_address, partners, conf=conf, consumers=[self.state])
+        if cluster.test_faults.get("slow_election_s"):  # TEST ONLY: see slow_election.py
+            from .slow_election import install as slow_elections
+
+            slow_elections(self.syncobj, float(cluster.test_faults["slow_election_s"]), restarted)
 
     async def commit(self, command: Callable[..., Any], *args: Any) -> Any:
         """Run a replicated command and wait (seconds: ``commit_timeout``) for its result."""

@@ -30,7 +30,7 @@ class History:
         number = self.seq[process]
         base = {"process": process, "op": number, "f": f, "key": key, "tenant": tenant, "source": "h.jsonl"}
         self.events.append({**base, "type": "invoke", "time": ns(start), "wall": BASE_WALL + start, "value": value,
-                            **{k: v for k, v in fields.items() if k in ("cross_tenant", "consistency", "region")}})
+                            **{k: v for k, v in fields.items() if k in ("cross_tenant", "consistency", "region", "once")}})
         if type is not None:
             end = start if end is None else end
             self.events.append({**base, "type": type, "time": ns(end), "wall": BASE_WALL + end,

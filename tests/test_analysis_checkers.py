@@ -217,11 +217,11 @@ def test_error_rate_outside_faults_fails_but_inside_is_tolerated():
     thresholds = load_thresholds()
     inside = busy_history()
     for i in range(20):  # timeouts while the fault window (5.0 - 8.5) is open
-        inside.op(f"t{i}", "put", 6 + i * 0.01, 6.5 + i * 0.01, value="x", type="info", error="ReadTimeout")
+        inside.op(f"t{i}", "put", 6 + i * 0.01, 6.5 + i * 0.01, value="x", type="info", error="TimeoutError")
     assert check_client_errors(inside.ops(), windows(), thresholds).status is Status.PASS
     outside = busy_history()
     for i in range(20):
-        outside.op(f"t{i}", "put", 1 + i * 0.01, 1.5 + i * 0.01, value="x", type="info", error="ReadTimeout")
+        outside.op(f"t{i}", "put", 1 + i * 0.01, 1.5 + i * 0.01, value="x", type="info", error="TimeoutError")
     verdict = check_client_errors(outside.ops(), windows(), thresholds)
     assert verdict.status is Status.FAIL and "error rate" in verdict.reason
 

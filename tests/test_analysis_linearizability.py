@@ -52,12 +52,41 @@ def test_linearizable_histories_pass(name, history):
      .cas("b", "1", "3", 4, 5)),
     ("a read that goes back in time", History().put("a", "1", 0, 1).put("a", "2", 2, 10).get("b", "2", 3, 4)
      .get("c", "1", 5, 6)),
+    # the generator's other operations (issue 9): delete, write-once put, empty value, wide key shapes
+    ("read of the old value after an acknowledged delete", History().put("a", "1", 0, 1).op("a", "delete", 2, 3)
+     .get("b", "1", 4, 5)),
+    ("delete that did not take: cas only-if-absent then fails", History().put("a", "1", 0, 1)
+     .op("a", "delete", 2, 3).cas("b", None, "2", 4, 5, type="fail", status=409, error="cas_mismatch")
+     .cas("c", "1", "3", 6, 7)),
+    ("info delete cannot explain a read of absent before it was invoked", History().put("a", "1", 0, 1)
+     .get("b", None, 2, 3).op("c", "delete", 4, type="info")),
+    ("write-once value read as absent after its acknowledgement", History().put("a", "v", 0, 1, once=True)
+     .get("b", "v", 2, 3).get("c", None, 4, 5)),
+    ("empty value read as absent", History().put("a", "", 0, 1).get("b", None, 2, 3)),
+    ("stale linearizable read on a hot key entered at another node", History().put("a", "1", 0, 1, region="eu")
+     .put("a", "2", 2, 3, region="eu").get("b", "1", 4, 5, region="ap")),
 ])
 def test_non_linearizable_histories_fail(name, history):
     result = verdict(history)
     assert result.status is Status.FAIL, (name, result)
     evidence = result.evidence[0]
     assert evidence["key"] == "x" and evidence["operation"]["process"], evidence
+
+
+@pytest.mark.parametrize("key", ["a/b/", "100%2F%25", " sp ace ", "é中😀e\u0301", "שלום\u202e", "nul\u0000", "."])
+def test_wide_key_shapes_are_separate_registers(key):
+    """A stale read on any key shape fails; the same ops on two keys that differ only in shape pass."""
+    stale = History().put("a", "1", 0, 1, key=key).put("a", "2", 2, 3, key=key).get("b", "1", 4, 5, key=key)
+    assert verdict(stale).status is Status.FAIL
+    split = History().put("a", "1", 0, 1, key=key).put("a", "2", 2, 3, key=key + "x").get("b", "1", 4, 5, key=key)
+    assert verdict(split).status is Status.PASS
+
+
+def test_a_stale_local_read_passes_the_same_read_linearizable_fails():
+    base = History().put("a", "1", 0, 1).put("a", "2", 2, 3)
+    assert verdict(base.get("b", "1", 4, 5, consistency="local")).status is Status.PASS
+    base = History().put("a", "1", 0, 1).put("a", "2", 2, 3)
+    assert verdict(base.get("b", "1", 4, 5)).status is Status.FAIL
 
 
 def test_stale_read_evidence_names_the_read_and_the_state():

@@ -247,3 +247,30 @@ def test_fault_starts_at_the_injection_time_the_action_reports_and_probes_are_sk
     window = windows.iloc[0]
     assert window["start_time"] == ns(5.1) and window["start_wall"] == pytest.approx(BASE_WALL + 5.1)
     assert window["end_time"] == ns(8.5) and window["healed_by"] == "start-stopped-nodes"
+
+
+def test_failover_judges_the_election_with_its_sample_uncertainty(tmp_path):
+    """A sample stamped at its observation's midpoint: over the limit only within its half width is UNKNOWN,
+    over it at the midpoint is FAIL (hole 8: the stamp must not make elections look faster)."""
+    thresholds = load_thresholds()
+    h = History()
+    steady(h, "g0", 0.1, 5.0, 0.1, "a")
+    steady(h, "g0", 6.0, 14.0, 0.1, "b")
+    h.nemesis("kill-leader", 5.05, 5.06, node="n1")
+    write_topology(tmp_path, [(i / 10, {"g0": ("n1", 1) if i < 52 else ("n2", 2)}) for i in range(140)])
+    windows = windows_of(h)
+    outages = outage_per_fault(h.ops(), windows, ["g0"])
+    gates = load_gate(h.ops(), windows, thresholds, float(BASE_NS))
+    limit = float(thresholds["failover"]["election_max_s"])
+
+    def judged(election_s, uncertainty_s):
+        elections = election_per_fault(read_topology(tmp_path), windows)
+        elections["election_s"] = election_s
+        elections["election_uncertainty_s"] = uncertainty_s
+        elections["election_upper_s"] = election_s + uncertainty_s
+        return check_failover(outages, elections, gates, windows, thresholds)
+
+    assert judged(limit - 1.0, 0.3).status is Status.PASS
+    unsure = judged(limit - 0.2, 0.5)
+    assert unsure.status is Status.UNKNOWN and "uncertainty" in unsure.reason
+    assert judged(limit + 0.2, 0.5).status is Status.FAIL

@@ -27,3 +27,20 @@ def test_missing_file_is_created(tmp_path):
     path = tmp_path / "deep" / "STATUS.md"
     update_status_file(path, "45-04", "## 45-04\nx")
     assert "## 45-04" in path.read_text()
+
+
+def test_status_section_says_what_holds():
+    """Hole 9: a run where half the plan did not run is not reported as PASS."""
+    from types import SimpleNamespace
+
+    from analysis.criteria.result import result
+    from analysis.plan import CRITERIA
+    from analysis.verdict import Status
+    from tier7.verify.outputs import status_section
+
+    results = [result(c, Status.PASS if i < 8 else Status.NOT_RUN, "" if i < 8 else "not built")
+               for i, c in enumerate(CRITERIA)]
+    judgement = SimpleNamespace(meta={"plan_id": "45-04", "plan_title": "Tier 7", "report_file": "r.md"},
+                                results=results, complete=True)
+    text = status_section(judgement, "r.md")
+    assert "**INCOMPLETE — 8 PASS, 8 NOT RUN**" in text and "**PASS" not in text

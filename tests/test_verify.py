@@ -27,10 +27,27 @@ def latest(tmp_path) -> Path:
     return (tmp_path / "results" / "latest").resolve()
 
 
+def criterion_lines(text: str) -> list[str]:
+    """The criterion table `tier7 verify` and `tier7 analyze` print (status, id, figure, reason)."""
+    return [line for line in text.splitlines()
+            if line.startswith(("  PASS ", "  FAIL ", "  UNKNOWN ", "  NOT RUN ", "  NOT APPLICABLE "))]
+
+
 def test_misrouting_fails_federation_and_zip_has_no_secrets(tmp_path):
-    done = verify(tmp_path, "--only", "federation,preset", "--testbed-faults", '{"misroute_fraction": 0.02}')
+    done = verify(tmp_path, "--quick", "--only", "federation,preset", "--testbed-faults",
+                  '{"misroute_fraction": 0.02}')
     assert done.returncode == 1, done.stderr[-2000:]
     run = latest(tmp_path)
+    # the same engine over the same folder: `tier7 analyze` prints exactly the verdicts verify printed
+    analyzed = subprocess.run([sys.executable, "-m", "tier7", "analyze", str(run), "--no-dashboard"],
+                              capture_output=True, text=True, cwd=ROOT, timeout=300)
+    printed = criterion_lines(done.stdout + done.stderr)
+    assert len(printed) == 16 and printed == criterion_lines(analyzed.stdout), analyzed.stdout[-3000:]
+    assert analyzed.returncode == done.returncode == 1
+    statuses = {c["id"]: c["status"] for c in json.loads((run / "verdicts.json").read_text())["criteria"]}
+    assert statuses["preset"] == "PASS" and statuses["federation"] == "FAIL"
+    again = {c["id"]: c["status"] for c in json.loads((run / "analysis.json").read_text())["criteria"]["criteria"]}
+    assert again == statuses
     report = (run / "45-04-verification-report.md").read_text()
     federation_row = next(line for line in report.splitlines() if "Federation: consistent hash" in line)
     assert "**FAIL**" in federation_row
@@ -120,6 +137,19 @@ def test_unreachable_target_is_one_line_error(tmp_path):
     done = verify(tmp_path, "--target", str(remote))
     assert done.returncode == 2 and "192.0.2.7 is not a loopback address" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_only_linearizable_runs_a_load_and_judges_enough_operations(tmp_path):
+    """Hole 2: `--only linearizable` ran no load and passed on an idle cluster."""
+    done = verify(tmp_path, "--quick", "--only", "linearizable")
+    run = latest(tmp_path)
+    verdicts = {c["id"]: c for c in json.loads((run / "verdicts.json").read_text())["criteria"]}
+    linearizable = verdicts["linearizable"]
+    load = json.loads((run / "facts" / "load.json").read_text())
+    assert load["ok_operations"] > 0 and "load" in json.loads((run / "facts" / "verify.json").read_text())["ran"]
+    floor = json.loads((run / "plan.json").read_text())["evidence"]["linearizable_min_operations"]
+    assert linearizable["figures"]["operations"] >= floor, linearizable
+    assert linearizable["status"] == "PASS" and done.returncode == 0, done.stderr[-2000:]
 
 
 def test_lost_writes_fail_the_no_loss_check(tmp_path):

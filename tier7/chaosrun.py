@@ -9,7 +9,9 @@ Differences from ``chaos run`` (docs/faults.md):
   force on the target (paused or stopped nodes, network faults), bounded in time and deaf to a second
   Ctrl-C, and says what it had to undo;
 - nemesis events go to ``<run>/history/`` (chaos/controls.py), the journal to
-  ``<run>/chaos/<experiment>/journal.json``, Chaos Toolkit's log next to it.
+  ``<run>/chaos/<experiment>/journal.json`` (``<experiment>-2``... when it ran before in the same run
+  folder), Chaos Toolkit's log and the wrapper's verdict (``verdict.json``) next to it; a method action
+  that failed (chaoslib still says ``completed``), e.g. a kill that did not take effect, is a FAIL.
 
 Exit codes: 0 passed; 1 failed, deviated or left faults behind; 2 usage error (malformed experiment,
 unknown action argument, unreachable target: one line); 130 interrupted.
@@ -122,25 +124,33 @@ def preflight(experiment: dict[str, Any], config_vars: dict[str, Any]) -> dict[s
 
 
 def judge(journal: dict[str, Any]) -> list[str]:
-    """Why the run failed (empty: it passed)."""
-    problems = []
-    before = (journal.get("steady_states") or {}).get("before")
-    if before is not None and not before.get("steady_state_met"):
-        bad = [p["activity"]["name"] for p in before.get("probes", []) if not p.get("tolerance_met", True)
-               or p.get("status") != "succeeded"]
-        problems.append("steady-state hypothesis not met BEFORE the method (target not healthy to begin with): "
-                        + ", ".join(bad))
-    if journal.get("deviated"):
-        problems.append("deviated: the steady-state hypothesis did not hold after the method")
-    if journal.get("status") != "completed":
-        problems.append(f"status {journal.get('status')}")
-    for phase in ("run", "rollbacks"):
-        for run in journal.get(phase) or []:
-            if run.get("status") == "failed":
-                last = (run.get("exception") or ["failed"])[-1].strip()
-                problems.append(f"{'method' if phase == 'run' else 'rollback'} activity "
-                                f"{run['activity'].get('name')!r} failed: {last}")
-    return problems
+    """Why the run failed (empty: it passed): the offline check's own judgement of a journal
+    (``analysis.journals.problems``), so ``tier7 chaos run`` and ``tier7 analyze`` agree."""
+    from analysis.journals import problems
+
+    return problems(journal)
+
+
+def experiment_folder(run_dir: Path, stem: str) -> Path:
+    """A new ``<run>/chaos/<stem>`` folder, or ``<stem>-2``, ``-3``... when the experiment already ran in this run
+    folder (verify runs one kill per group): each run keeps its own journal, none overwrites another's."""
+    base = run_dir / "chaos"
+    base.mkdir(parents=True, exist_ok=True)
+    for index in range(1, 10_000):
+        folder = base / (stem if index == 1 else f"{stem}-{index}")
+        try:
+            folder.mkdir()  # atomic: two concurrent runs never share a folder
+            return folder
+        except FileExistsError:
+            continue
+    raise Tier7Error(f"too many runs of {stem} in {base}")
+
+
+def write_verdict(folder: Path, verdict: dict[str, Any]) -> None:
+    """The wrapper's verdict beside the journal (``verdict.json``), read by the offline check."""
+    from analysis.journals import VERDICT_FILE  # lazily: analysis loads pandas
+
+    (folder / VERDICT_FILE).write_text(json.dumps(verdict, indent=2, default=str))
 
 
 def heal_target(configuration: dict[str, Any]) -> dict[str, Any]:
@@ -185,7 +195,7 @@ def run_experiment(name: str, var_items: list[str], run_dir: Path | None, testbe
     run_dir = runfolder.create(Path(named).resolve()) if named else runfolder.new_run_dir("chaos").resolve()
     config_vars["tier7_run_dir"] = str(run_dir)
     configuration = preflight(experiment, config_vars)
-    folder = run_dir / "chaos" / path.stem
+    folder = experiment_folder(run_dir, path.stem)
     handlers = _logging(folder)
     started = time.time()
     journal: dict[str, Any] | None = None
@@ -204,17 +214,23 @@ def run_experiment(name: str, var_items: list[str], run_dir: Path | None, testbe
                 logging.getLogger("chaostoolkit").removeHandler(handler)
                 handler.close()
         _record_safety_net(run_dir, leftovers)
+        if journal is None:  # the experiment raised: the offline check must still see a failed experiment
+            write_verdict(folder, {"experiment": path.stem, "verdict": "FAIL", "exit_code": 1,
+                                   "problems": ["tier7 chaos run ended before the experiment finished (no journal)"],
+                                   "safety_net": leftovers, "experiment_file": str(path)})
     problems = judge(journal) + _left_behind(leftovers)
+    interrupted = journal.get("status") == "interrupted"
+    verdict = "PASS" if not problems else ("INTERRUPTED" if interrupted else "FAIL")
+    code = 130 if interrupted else (1 if problems else 0)
     journal["tier7"] = {"verdict": "FAIL" if problems else "PASS", "problems": problems, "safety_net": leftovers,
                         "experiment_file": str(path), "vars": {k: str(v) for k, v in config_vars.items()}}
     (folder / "journal.json").write_text(json.dumps(journal, indent=2, default=str))
+    write_verdict(folder, {"experiment": path.stem, **journal["tier7"], "status": journal.get("status"),
+                           "exit_code": code})
     _run_json(run_dir, path, var_items, started, configuration)
-    verdict = "PASS" if not problems else ("INTERRUPTED" if journal.get("status") == "interrupted" else "FAIL")
     print(f"tier7 chaos: {path.stem}: {verdict}" + "".join(f"\n  - {p}" for p in problems))
     print(f"  journal: {folder / 'journal.json'}\n  history: {run_dir / 'history'}")
-    if journal.get("status") == "interrupted":
-        return 130
-    return 1 if problems else 0
+    return code
 
 
 def _run(experiment: dict[str, Any], config_vars: dict[str, Any]) -> dict[str, Any]:

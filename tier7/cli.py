@@ -37,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .verify.command import add_parser as add_verify
 
     add_verify(sub)
+    from .selftest.command import add_parser as add_selftest
+
+    add_selftest(sub)
     from analysis.cli import add_parser as add_analyze
 
     add_analyze(sub)
@@ -64,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
             from .verify.command import run as run_verify
 
             return run_verify(args)
+        if args.command == "selftest":
+            from .selftest.command import run as run_selftest
+
+            return run_selftest(args)
         if args.command == "analyze":
             from analysis.cli import analyze_command
 

@@ -175,17 +175,25 @@ class RecordingClient:
         self.region = region
         self.reporter = reporter
         self.crashes = 0
+        # JSON bodies as ASCII with \u escapes (True) or as raw UTF-8 (False): the load uses both, so a
+        # target bug in either decoding path is reachable.
+        self.ascii_json = True
 
     # -- operations --
 
-    def put(self, key: str, value: str, tenant: str | None = None, cross_tenant: bool = False) -> Result:
+    def put(self, key: str, value: str, tenant: str | None = None, cross_tenant: bool = False,
+            once: bool = False) -> Result:
+        """Write ``value``; ``once`` marks a write-once key (recorded: the no-lost-writes check lists them)."""
         body = {"value": value}
-        return self._call("put", "PUT", kv_path(key, tenant), body, key, tenant, value, cross_tenant)
+        return self._call("put", "PUT", kv_path(key, tenant), body, key, tenant, value, cross_tenant,
+                          {"once": True} if once else None)
 
     def get(self, key: str, tenant: str | None = None, consistency: str = "linearizable",
             cross_tenant: bool = False) -> Result:
+        """Read; a non-linearizable read records its ``consistency`` (the register checkers skip it)."""
         path = kv_path(key, tenant) + ("" if consistency == "linearizable" else f"?consistency={consistency}")
-        return self._call("get", "GET", path, None, key, tenant, None, cross_tenant)
+        extra = None if consistency == "linearizable" else {"consistency": consistency}
+        return self._call("get", "GET", path, None, key, tenant, None, cross_tenant, extra)
 
     def cas(self, key: str, expected: str | None, value: str, tenant: str | None = None,
             cross_tenant: bool = False) -> Result:
@@ -206,14 +214,15 @@ class RecordingClient:
         head = f"{method} {path} HTTP/1.1\r\nHost: {self.connection.host_header}\r\n"
         if self.token:
             head += f"Authorization: Bearer {self.token}\r\n"
-        payload = json.dumps(body, separators=(",", ":")).encode() if body is not None else b""
+        payload = (json.dumps(body, separators=(",", ":"), ensure_ascii=self.ascii_json).encode("utf-8")
+                   if body is not None else b"")
         if body is not None:
             head += "Content-Type: application/json\r\n"
         head += f"Content-Length: {len(payload)}\r\n\r\n"
         return head.encode("latin-1") + payload
 
     def _call(self, f: str, method: str, path: str, body: dict[str, Any] | None, key: str | None,
-              tenant: str | None, value: Any, cross_tenant: bool) -> Result:
+              tenant: str | None, value: Any, cross_tenant: bool, fields: dict[str, Any] | None = None) -> Result:
         if self.refused_in_a_row and self.reconnect_backoff_s > 0:
             time.sleep(min(MAX_RECONNECT_BACKOFF_S, self.reconnect_backoff_s * 2 ** (self.refused_in_a_row - 1)))
         request = self._request(method, path, body)
@@ -223,7 +232,7 @@ class RecordingClient:
         started = now_ns()
         common = {"process": process, "op": op, "f": f, "key": key, "tenant": tenant or self.tenant,
                   "region": self.region, "protocol": PROTOCOL, "cross_tenant": True if cross_tenant else None,
-                  "caller": self.tenant if cross_tenant else None}
+                  "caller": self.tenant if cross_tenant else None, **(fields or {})}
         history.append({"type": "invoke", "time": started, **common, "value": value})
         status: int | None = None
         answer: dict[str, Any] | None = None

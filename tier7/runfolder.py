@@ -81,33 +81,61 @@ def package_versions(names: Iterable[str] = ("locust", "chaostoolkit", "pandas",
     return found
 
 
-def copy_logs(run_dir: Path, log_files: Mapping[str, Path], secrets: Iterable[str],
-              max_bytes: int = 256 << 20) -> int:
-    """Copy each node's log into ``logs/<node>.log`` (its last ``max_bytes`` bytes), secrets redacted.
+CONSOLE_FILE = "stdout.log"  # a node's stdout + stderr, next to its log (tier7.targets.testbed spawns it so)
+CONSOLE_DIR = "logs/console"  # logs/console/<node>.log in the run folder (analysis.logfiles reads it)
 
-    Streams in chunks cut at line ends, so a big log neither fills memory nor splits a secret across two
-    redaction passes. Returns the number of files copied; unreadable logs are skipped.
+
+def console_files(log_files: Mapping[str, Path]) -> dict[str, Path]:
+    """Each node's console capture: ``stdout.log`` in the folder of the node's log, where the testbed
+    driver (``processes.spawn``) sends the node's stdout and stderr. Only for logs in a folder of their own
+    (a folder shared by several nodes' logs cannot tell whose console it is) and captures that exist."""
+    folders = [path.parent for path in log_files.values()]
+    return {name: path.parent / CONSOLE_FILE for name, path in log_files.items()
+            if folders.count(path.parent) == 1 and (path.parent / CONSOLE_FILE).is_file()}
+
+
+def _copy_tail(path: Path, out: Path, literal: list[str], max_bytes: int) -> None:
+    """Copy the last ``max_bytes`` of ``path`` to ``out`` from a line start, secrets redacted, streaming in
+    chunks cut at line ends (a big file neither fills memory nor splits a secret across two passes)."""
+    with open(path, "rb") as source:
+        source.seek(0, 2)
+        start = max(0, source.tell() - max_bytes)
+        source.seek(start)
+        if start:
+            source.readline()  # the cut fell inside a line: drop its tail rather than copy a torn line
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(out, "w") as sink:
+            carry = b""
+            while chunk := source.read(LOG_CHUNK_BYTES):
+                chunk = carry + chunk
+                cut = chunk.rfind(b"\n") + 1
+                carry, chunk = (chunk[cut:], chunk[:cut]) if cut else (chunk, b"")
+                sink.write(redact(chunk.decode("utf-8", errors="replace"), literal))
+            sink.write(redact(carry.decode("utf-8", errors="replace"), literal))
+
+
+def copy_logs(run_dir: Path, log_files: Mapping[str, Path], secrets: Iterable[str],
+              max_bytes: int = 256 << 20, consoles: Mapping[str, Path] | None = None) -> int:
+    """Copy each node's log into ``logs/<node>.log`` and its console capture (stdout and stderr, where
+    tracebacks land; ``consoles``, by default ``console_files(log_files)``) into
+    ``logs/console/<node>.log``: the last ``max_bytes`` bytes of each, secrets redacted.
+
+    Returns the number of logs copied (consoles not counted); unreadable files are skipped (the log scan
+    then reports the node's log missing).
     """
     literal = literal_secrets(secrets)
     copied = 0
     for name, path in log_files.items():
-        out = run_dir / "logs" / f"{name}.log"
         try:
-            with open(path, "rb") as source:
-                source.seek(0, 2)
-                source.seek(max(0, source.tell() - max_bytes))
-                out.parent.mkdir(parents=True, exist_ok=True)
-                with open(out, "w") as sink:
-                    carry = b""
-                    while chunk := source.read(LOG_CHUNK_BYTES):
-                        chunk = carry + chunk
-                        cut = chunk.rfind(b"\n") + 1
-                        carry, chunk = (chunk[cut:], chunk[:cut]) if cut else (chunk, b"")
-                        sink.write(redact(chunk.decode("utf-8", errors="replace"), literal))
-                    sink.write(redact(carry.decode("utf-8", errors="replace"), literal))
+            _copy_tail(path, run_dir / "logs" / f"{name}.log", literal, max_bytes)
         except OSError:
             continue
         copied += 1
+    for name, path in (console_files(log_files) if consoles is None else consoles).items():
+        try:
+            _copy_tail(path, run_dir / CONSOLE_DIR / f"{name}.log", literal, max_bytes)
+        except OSError:
+            continue
     return copied
 
 

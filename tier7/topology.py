@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from .history import now_ns
 from .targets.base import NodeInfo
 
 
@@ -41,8 +42,23 @@ class GroupView:
 
 @dataclass
 class Topology:
-    taken_at: float  # time.monotonic() seconds
+    taken_at: float  # time.monotonic() seconds, when the last answer was in
     groups: dict[str, GroupView]
+    # The observation's span on the history's clock (monotonic ns): the first request left at
+    # ``observed_from_ns``, the last answer (or timeout) came at ``observed_to_ns``. Each member's state is
+    # from some instant inside it, so a sample is stamped at the midpoint with half the span as uncertainty.
+    observed_from_ns: int = 0
+    observed_to_ns: int = 0
+
+    @property
+    def midpoint_ns(self) -> int:
+        """The middle of the observation (monotonic ns): the sample's time stamp."""
+        return (self.observed_from_ns + self.observed_to_ns) // 2
+
+    @property
+    def half_width_ns(self) -> int:
+        """Half the observation's span (ns): the sample's state held within ``midpoint_ns`` +- this."""
+        return (self.observed_to_ns - self.observed_from_ns + 1) // 2
 
     def healthy(self) -> bool:
         return bool(self.groups) and all(g.healthy() for g in self.groups.values())
@@ -73,6 +89,7 @@ def observe(nodes: list[NodeInfo], timeout: float = 1.0, client: httpx.Client | 
     """Ask every node for its own Raft state, in parallel, and group the answers by Raft group."""
     own = client is None
     client = client or httpx.Client()
+    started = now_ns()
     try:
         with ThreadPoolExecutor(max_workers=min(16, len(nodes) or 1)) as pool:
             answers = list(pool.map(lambda n: node_status(client, n, timeout), nodes))
@@ -82,7 +99,7 @@ def observe(nodes: list[NodeInfo], timeout: float = 1.0, client: httpx.Client | 
     groups: dict[str, GroupView] = {}
     for node, answer in zip(nodes, answers, strict=True):
         groups.setdefault(node.group, GroupView(node.group)).members[node.name] = answer
-    return Topology(time.monotonic(), groups)
+    return Topology(time.monotonic(), groups, started, now_ns())
 
 
 def format_table(topology: Topology) -> str:

@@ -3,7 +3,7 @@
 PASS: every key's history has a linearization (``analysis.checkers.wgl``). FAIL: some key has none; the
 evidence names the operation that could not be placed, the register value the search had reached, the ops
 linearized just before it and the ops concurrent with it. UNKNOWN: the search budget (``time_budget_s``,
-thresholds.toml ``[linearizability]``) ran out before every key was decided. NOT APPLICABLE: no strong-KV
+analysis/plan.toml ``[linearizability]``) ran out before every key was decided. NOT APPLICABLE: no strong-KV
 operations in the history. Operation semantics: ``analysis.checkers.register``.
 """
 

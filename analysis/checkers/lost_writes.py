@@ -6,6 +6,14 @@ that completed before the final read was invoked must be either the value the fi
 have been overwritten: some other write that may have taken effect (ok or info) was not over before the
 acknowledged one began (a later or concurrent write) and was invoked before the final read returned.
 
+Write-once keys (Jepsen's set-full proper): the load writes part of its keys exactly once (invoke flag
+``once``), so a lost acknowledgement there cannot hide behind a later write, and re-reads them during the
+run ("read until stable"). A write-once key whose acknowledged value the final read lacks is LOST; its
+evidence gives the value, the acknowledgement time and how many later reads saw or missed the value.
+Figures ``write_once_*`` count these keys, their acknowledged writes, the lost ones, and the linearizable
+reads after an acknowledgement that missed the value (``write_once_stale_reads``: the linearizability
+check judges those; a value that is missing for good is lost here).
+
 PASS: every acknowledged write was checked and none was lost. FAIL: the evidence lists each lost write
 with its final read. UNKNOWN: acknowledged writes exist that no final read covers (the key was never read
 back, or the write ended after the final read began). NOT APPLICABLE: no acknowledged writes.
@@ -13,11 +21,14 @@ back, or the write ended after the final read began). NOT APPLICABLE: no acknowl
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
+from ..frames import flag
 from ..verdict import Status, Verdict
-from .evidence import op_records
+from .evidence import op_records, plain
 from .register import kv_operations, register_columns
 
 NAME = "no-lost-writes"
@@ -29,7 +40,7 @@ def check_lost_writes(ops: pd.DataFrame) -> Verdict:
     kv = kv.join(register_columns(kv)) if not kv.empty else kv
     if kv.empty:
         return Verdict(NAME, Status.NOT_APPLICABLE, "no strong-KV operations in the history")
-    kv = kv.assign(written=kv["arg"].where(kv["kind"] != 2, kv["new"]),
+    kv = kv.assign(written=kv["arg"].where(kv["kind"] != 2, kv["new"]), once=flag(kv, "once"),
                    end=kv["complete_time"].fillna(np.inf))  # an info write's response is at +infinity
     reads = kv[(kv["f"] == "get") & (kv["type"] == "ok")]
     writes = kv[kv["f"] != "get"]
@@ -63,15 +74,13 @@ def check_lost_writes(ops: pd.DataFrame) -> Verdict:
 
     figures = {"acknowledged_writes": int(len(acked)), "checked": int(len(judged)), "lost": int(len(lost)),
                "uncovered": int(len(uncovered)), "keys_with_final_read": int(len(final)),
-               "keys_written": int(acked.groupby(KEY).ngroups)}
+               "keys_written": int(acked.groupby(KEY).ngroups), **write_once_figures(writes, reads, lost)}
     if not lost.empty:
-        evidence = []
-        for row in lost.head(50).itertuples(index=False):  # evidence only: at most 50 rows
-            write, read = op_records(ops, [row.row], 1), op_records(ops, [int(row.read_row)], 1)
-            evidence.append({"tenant": row.tenant, "key": row.key, "lost_write": write[0] if write else {},
-                             "final_read": read[0] if read else {}})
-        return Verdict(NAME, Status.FAIL, f"{len(lost)} acknowledged write(s) lost: neither read back nor "
-                       "overwritten by a later or concurrent write", evidence, figures)
+        lost = lost.sort_values("once", ascending=False, kind="stable")  # write-once losses first: unambiguous
+        evidence = [lost_record(ops, reads, row) for row in lost.head(50).itertuples(index=False)]  # at most 50
+        once = int(lost["once"].sum())
+        return Verdict(NAME, Status.FAIL, f"{len(lost)} acknowledged write(s) lost ({once} on write-once keys): "
+                       "neither read back nor overwritten by a later or concurrent write", evidence, figures)
     if not uncovered.empty:
         never_read = int(uncovered["read_invoke"].isna().sum())
         reason = (f"{len(uncovered)} acknowledged write(s) not covered by a final read "
@@ -80,3 +89,43 @@ def check_lost_writes(ops: pd.DataFrame) -> Verdict:
         return Verdict(NAME, Status.UNKNOWN, reason,
                        [{"uncovered_writes": op_records(ops, uncovered["row"].head(20).tolist(), 20)}], figures)
     return Verdict(NAME, Status.PASS, "", [], figures)
+
+
+def short(value: object, limit: int = 120) -> object:
+    """A value for evidence: long strings (up to 64 KiB values) cut to ``limit`` characters."""
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]}... ({len(value.encode('utf-8'))} bytes)"
+    return value
+
+
+def lost_record(ops: pd.DataFrame, reads: pd.DataFrame, row: Any) -> dict[str, Any]:
+    """Evidence of one lost write: the key, the value, when it was acknowledged (wall s), the final read,
+    and for write-once keys how many linearizable reads after the acknowledgement saw the value."""
+    write, read = op_records(ops, [row.row], 1), op_records(ops, [int(row.read_row)], 1)
+    for record in write + read:
+        for name in ("value_in", "value_out"):
+            if name in record:
+                record[name] = short(record[name])
+    item: dict[str, Any] = {"tenant": row.tenant, "key": row.key, "write_once": bool(row.once),
+                            "value": short(row.written), "acknowledged_wall": plain(row.complete_wall),
+                            "lost_write": write[0] if write else {}, "final_read": read[0] if read else {}}
+    if row.once:
+        later = reads[(reads["tenant"] == row.tenant) & (reads["key"] == row.key)
+                      & (reads["invoke_time"] > row.complete_time)]
+        seen = int((later["arg"].to_numpy(object) == row.written).sum())
+        item["reads_after_ack"] = {"total": int(len(later)), "with_value": seen, "without": int(len(later)) - seen}
+    return item
+
+
+def write_once_figures(writes: pd.DataFrame, reads: pd.DataFrame, lost: pd.DataFrame) -> dict[str, int]:
+    """Figures of the write-once share: keys, acknowledged writes, lost ones, linearizable reads invoked
+    after an acknowledgement (re-reads and the final read) and those of them that missed the value."""
+    once = writes[writes["once"]]
+    acked = once[once["type"] == "ok"]
+    later = acked[KEY + ["complete_time", "written"]].merge(reads[KEY + ["invoke_time", "arg"]], on=KEY, how="inner")
+    later = later[later["invoke_time"] > later["complete_time"]]
+    missed = later["arg"].to_numpy(object) != later["written"].to_numpy(object)
+    return {"write_once_keys": int(once.groupby(KEY).ngroups) if not once.empty else 0,
+            "write_once_acknowledged": int(len(acked)),
+            "write_once_lost": int(lost["once"].sum()) if not lost.empty else 0,
+            "write_once_reads_after_ack": int(len(later)), "write_once_stale_reads": int(missed.sum())}

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..frames import column
 from ..verdict import Status, Verdict
 from .evidence import op_records
 from .register import KV_FUNCTIONS
@@ -25,8 +26,11 @@ def check_placement(ops: pd.DataFrame, ring: dict[str, Any] | None) -> Verdict:
     if ring is None:
         return Verdict(NAME, Status.NOT_APPLICABLE, "no target/ring.json in the run folder: placement cannot be "
                        "computed independently")
+    # A local read answered 404 names the node that lacks the key (any node outside the owner group does):
+    # no placement evidence. A local read that found the key shows where it is stored: kept.
+    local_miss = column(ops, "consistency").isin(["local"]) & (pd.to_numeric(column(ops, "status")) == 404)
     served = ops[(ops["type"] == "ok") & ops["f"].isin(KV_FUNCTIONS) & ops["group"].notna() & ops["key"].notna()
-                 & ~ops["cross_tenant"].astype(bool)]
+                 & ~ops["cross_tenant"].astype(bool) & ~local_miss]
     if served.empty:
         return Verdict(NAME, Status.UNKNOWN, "no acknowledged strong-KV operation named its serving group")
     wrong = served[served["group"].astype(str) != served["owner"].astype(str)]

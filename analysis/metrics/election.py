@@ -3,6 +3,13 @@
 ``election_s`` = time of the first sample after the fault started that shows the group with an agreed
 leader at a higher term than before the fault, minus the fault's start (seconds). Its resolution is the
 sampling interval: ``resolution_s`` is the gap between that sample and the one before it.
+
+A sample is stamped at the midpoint of its observation (all nodes asked in parallel, up to 0.5 s) and
+carries half the observation's span (``half_width``, ns): the new leader was seen at some instant within
+that sample's time +- half width. ``election_uncertainty_s`` is that half width (seconds) and
+``election_upper_s`` = ``election_s`` + ``election_uncertainty_s``: the latest the election can have
+completed, the figure to compare with a threshold. Topology files written before samples carried a half
+width have NaN uncertainty, and there ``election_upper_s`` equals ``election_s`` (the best known).
 """
 
 from __future__ import annotations
@@ -11,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 ELECTION_COLUMNS = ["fault_id", "fault", "group", "targeted", "fault_start_time", "leader_before", "term_before",
-                    "leader_after", "term_after", "elected_time", "election_s", "resolution_s",
-                    "sample_before_gap_s", "leader_was_target"]
+                    "leader_after", "term_after", "elected_time", "election_s", "election_uncertainty_s",
+                    "election_upper_s", "resolution_s", "sample_before_gap_s", "leader_was_target"]
 
 
 def election_per_fault(topology: pd.DataFrame, windows: pd.DataFrame) -> pd.DataFrame:
@@ -29,6 +36,8 @@ def election_per_fault(topology: pd.DataFrame, windows: pd.DataFrame) -> pd.Data
         leaders = samples["leader"].to_numpy(object)
         terms = pd.to_numeric(samples["term"], errors="coerce").to_numpy(float)
         has_leader = pd.notna(samples["leader"]).to_numpy()
+        half = (pd.to_numeric(samples["half_width"], errors="coerce").to_numpy(float) if "half_width" in samples
+                else np.full(len(samples), np.nan))
         for fault in faults.itertuples(index=False):  # few faults; each step below is vectorised
             start = float(fault.start_time)
             before = np.searchsorted(times, start, side="right") - 1
@@ -41,6 +50,8 @@ def election_per_fault(topology: pd.DataFrame, windows: pd.DataFrame) -> pd.Data
             after = np.arange(before + 1, len(times))
             hits = after[has_leader[after] & (terms[after] > term_before)] if not np.isnan(term_before) else after[:0]
             hit = int(hits[0]) if len(hits) else -1
+            election = (times[hit] - start) / 1e9 if hit >= 0 else np.nan
+            uncertainty = half[hit] / 1e9 if hit >= 0 else np.nan
             rows.append({
                 "fault_id": fault.fault_id, "fault": fault.fault, "group": group,
                 "targeted": fault.group is None or fault.group == group or pd.isna(fault.group),
@@ -49,7 +60,9 @@ def election_per_fault(topology: pd.DataFrame, windows: pd.DataFrame) -> pd.Data
                 "leader_after": leaders[hit] if hit >= 0 else None,
                 "term_after": terms[hit] if hit >= 0 else np.nan,
                 "elected_time": times[hit] if hit >= 0 else np.nan,
-                "election_s": (times[hit] - start) / 1e9 if hit >= 0 else np.nan,
+                "election_s": election,
+                "election_uncertainty_s": uncertainty,
+                "election_upper_s": election + uncertainty if not np.isnan(uncertainty) else election,
                 "resolution_s": (times[hit] - times[hit - 1]) / 1e9 if hit > 0 else np.nan,
                 "sample_before_gap_s": (start - times[before]) / 1e9 if before >= 0 else np.nan,
                 "leader_was_target": bool(fault.node) and fault.node == leader_before,

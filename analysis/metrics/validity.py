@@ -4,7 +4,7 @@ For each applied fault and each group it targets, from the acknowledged operatio
 group, monotonic ns): the ok rate in the ``context_s`` before the fault (per second), the largest gap between
 consecutive oks in that interval including the gap up to the fault start (seconds: the outage figure cannot
 be finer), and for how long after the fault start operations were still invoked on the group (seconds; ring
-owner when the operation failed without naming a group). Thresholds: ``[validity]`` in thresholds.toml.
+owner when the operation failed without naming a group). Thresholds: ``[validity]`` in analysis/plan.toml.
 """
 
 from __future__ import annotations

@@ -8,6 +8,15 @@ from pathlib import Path
 from .options import DEFAULTS
 
 PROFILES = ("kv", "tenants", "mixed")
+GENERATOR_HELP = {
+    "write_once_ratio": "share of KV steps writing a fresh key exactly once",
+    "reread_ratio": "share of KV steps re-reading an acknowledged write-once key",
+    "hot_keys": "keys that get --hot-ratio of the shared-key operations",
+    "hot_ratio": "share of shared-key operations on the hot keys",
+    "delete_ratio": "share of shared-key operations that delete",
+    "local_read_ratio": "share of reads with consistency=local",
+    "shape_ratio": "share of keys and values in a non-plain shape (tier7/load/shapes.toml)",
+}
 
 
 def add_load_parser(sub: argparse._SubParsersAction) -> None:
@@ -29,6 +38,9 @@ def add_load_parser(sub: argparse._SubParsersAction) -> None:
     load.add_argument("--keys-per-tenant", type=int, default=DEFAULTS["keys_per_tenant"], help="keys per tenant session (default %(default)s)")
     load.add_argument("--tenant-passes", type=int, default=DEFAULTS["tenant_passes"],
                       help="tenant users stop after this many passes over all tenants (0: until --duration)")
+    for name, text in GENERATOR_HELP.items():  # write-once keys, hot keys, deletes, local reads, shapes
+        flag = "--" + name.replace("_", "-")
+        load.add_argument(flag, type=type(DEFAULTS[name]), default=DEFAULTS[name], help=f"{text} (default %(default)s)")
     load.add_argument("--seed", type=int, default=DEFAULTS["seed"], help="random seed (0: pick one; recorded in run.json)")
     load.add_argument("--op-timeout", type=float, default=DEFAULTS["op_timeout"], help="seconds before an outcome is unknown (info)")
     load.add_argument("--reconnect-backoff", type=float, default=DEFAULTS["reconnect_backoff"],

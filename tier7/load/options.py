@@ -13,6 +13,10 @@ DEFAULTS: dict[str, Any] = {
     "target_file": "", "target_endpoints": "", "tenants": 1000, "keyspace": 1000, "read_ratio": 0.5,
     "cas_ratio": 0.1, "keys_per_tenant": 2, "tenant_passes": 0, "seed": 0, "run_dir": "", "op_timeout": 5.0,
     "reconnect_backoff": 0.05, "no_final_read": False,
+    # Generators (issue 9): write-once keys (set-full), hot keys with reads racing writes, deletes, local
+    # reads and wide key/value shapes are on by default, so every profile (and verify's failover load) has them.
+    "write_once_ratio": 0.1, "reread_ratio": 0.1, "hot_keys": 4, "hot_ratio": 0.2, "delete_ratio": 0.05,
+    "local_read_ratio": 0.1, "shape_ratio": 0.3,
 }
 
 
@@ -40,6 +44,22 @@ def add_arguments(parser: Any) -> None:
     group.add_argument("--no-final-read", action="store_true", default=False, **fixed,
                        help="skip reading every written key back when the users stop (the no-lost-write "
                             "check then cannot cover the keys)")
+    group.add_argument("--write-once-ratio", type=float, default=DEFAULTS["write_once_ratio"],
+                       help="share of KV steps that write a fresh key exactly once (no-lost-writes sees a lost "
+                            "acknowledgement there; default 0.1)")
+    group.add_argument("--reread-ratio", type=float, default=DEFAULTS["reread_ratio"],
+                       help="share of KV steps that re-read an acknowledged write-once key (each twice; default 0.1)")
+    group.add_argument("--hot-keys", type=int, default=DEFAULTS["hot_keys"],
+                       help="keys of the keyspace that get --hot-ratio of the shared-key operations (default 4)")
+    group.add_argument("--hot-ratio", type=float, default=DEFAULTS["hot_ratio"],
+                       help="share of shared-key operations on the hot keys: reads racing writes (default 0.2)")
+    group.add_argument("--delete-ratio", type=float, default=DEFAULTS["delete_ratio"],
+                       help="share of shared-key operations that delete (default 0.05)")
+    group.add_argument("--local-read-ratio", type=float, default=DEFAULTS["local_read_ratio"],
+                       help="share of reads with consistency=local (not judged as linearizable; default 0.1)")
+    group.add_argument("--shape-ratio", type=float, default=DEFAULTS["shape_ratio"],
+                       help="share of keys and values in a non-plain shape (unicode, '/', '%%', max sizes...; "
+                            "tier7/load/shapes.toml; default 0.3)")
     group.add_argument("--reconnect-backoff", type=float, default=DEFAULTS["reconnect_backoff"],
                        help="seconds a user waits after its entry node refused a connection, doubling up to "
                             "0.5 s while the node stays down (0: retry at once)")
@@ -60,6 +80,13 @@ class LoadOptions:
     op_timeout: float
     reconnect_backoff: float
     no_final_read: bool
+    write_once_ratio: float
+    reread_ratio: float
+    hot_keys: int
+    hot_ratio: float
+    delete_ratio: float
+    local_read_ratio: float
+    shape_ratio: float
 
     @classmethod
     def from_parsed(cls, parsed: Any) -> LoadOptions:
@@ -83,7 +110,15 @@ class LoadOptions:
             (1 <= self.keyspace <= 10_000_000, "--keyspace must be between 1 and 10000000"),
             (1 <= self.keys_per_tenant <= 100, "--keys-per-tenant must be between 1 and 100"),
             (0 <= self.read_ratio <= 1 and 0 <= self.cas_ratio <= 1, "--read-ratio and --cas-ratio must be within 0-1"),
-            (self.read_ratio + self.cas_ratio <= 1, "--read-ratio plus --cas-ratio must not exceed 1"),
+            (0 <= self.delete_ratio <= 1, "--delete-ratio must be within 0-1"),
+            (self.read_ratio + self.cas_ratio + self.delete_ratio <= 1,
+             "--read-ratio plus --cas-ratio plus --delete-ratio must not exceed 1"),
+            (all(0 <= r <= 1 for r in (self.write_once_ratio, self.reread_ratio, self.hot_ratio,
+                                       self.local_read_ratio, self.shape_ratio)),
+             "--write-once-ratio, --reread-ratio, --hot-ratio, --local-read-ratio and --shape-ratio must be within 0-1"),
+            (self.write_once_ratio + self.reread_ratio <= 1, "--write-once-ratio plus --reread-ratio must not exceed 1"),
+            (0 <= self.hot_keys <= 10_000, "--hot-keys must be between 0 and 10000 (at most --keyspace are used)"),
+            (self.hot_keys > 0 or self.hot_ratio == 0, "--hot-ratio needs --hot-keys of at least 1"),
             (0.05 <= self.op_timeout <= 120, "--op-timeout must be between 0.05 and 120 seconds"),
             (0 <= self.reconnect_backoff <= 5, "--reconnect-backoff must be between 0 and 5 seconds"),
             (0 <= self.tenant_passes <= 1000, "--tenant-passes must be between 0 and 1000"),

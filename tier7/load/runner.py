@@ -21,6 +21,7 @@ from locust.env import Environment
 from ..errors import Tier7Error
 from ..waiting import DeadlineExceeded, wait_until
 from .. import runfolder
+from .cli import GENERATOR_HELP
 from .session import SESSION
 from .stats import snapshot
 from .summary import format_summary, summarize
@@ -50,6 +51,8 @@ def locust_arguments(args: Namespace) -> list[str]:
             "--tenant-passes", str(args.tenant_passes),
             "--seed", str(args.seed), "--op-timeout", str(args.op_timeout),
             "--reconnect-backoff", str(args.reconnect_backoff)]
+    for name in GENERATOR_HELP:
+        argv += ["--" + name.replace("_", "-"), str(getattr(args, name))]
     for flag, value in (("--target-file", args.target_file), ("--target-endpoints", args.target_endpoints),
                         ("--run-dir", str(args.run_dir) if args.run_dir else "")):
         if value:

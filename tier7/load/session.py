@@ -21,14 +21,19 @@ import gevent
 import locust.runners
 from locust.runners import MasterRunner, WorkerRunner
 
+from analysis.plan import PLAN_COPY, load_plan, write_plan_copy
+
 from .. import runfolder
 from ..client import RecordingClient, Reporter, Result
 from ..errors import Tier7Error
 from ..final_read import read_back, written_keys
 from ..history import HistoryWriter, history_path
+from ..ring import HarnessRing
 from . import runinfo
 from .options import LoadOptions
+from .rereads import Rereads
 from .sampling import SamplerProcess
+from .shapes import Shapes
 from .stats import TimeSeries, write_csv_tables
 from .target import LoadTarget, fetch_contract, resolve
 from .tenants import create_tenants, tenant_names, tenant_prefix
@@ -71,6 +76,10 @@ class LoadSession:
         self._cursor: Any = itertools.count()
         self._sessions_left: int | None = None
         self._closed = False
+        self.shapes: Shapes | None = None
+        self.ring: HarnessRing | None = None  # the harness's own placement (target/ring.json), for peer reads
+        self._keys: dict[int, str] = {}
+        self.rereads = Rereads()  # acknowledged write-once keys to read again ("read until stable")
 
     # -- init: every process --
 
@@ -114,8 +123,12 @@ class LoadSession:
         self.options = LoadOptions(**{**options.public(), "seed": seed, "run_dir": str(run_dir)})
         self.target, self.run_dir = target, run_dir
         runinfo.write_target(run_dir, target, contract)
+        if not (run_dir / PLAN_COPY).exists():  # a verify run wrote its own (maybe --quick) plan first
+            write_plan_copy(run_dir, load_plan())  # the numbers `tier7 analyze` judges this run with
         argv = runfolder.redact_argv(argv or runfolder.command_line(), target.secrets)
+        shapes = Shapes.for_target(seed, self.options.shape_ratio, (contract.get("config") or {}).get("limits"))
         self.run_info = runinfo.run_info("load", argv, seed, target, {"options": self.options.public(),
+                                                                         "shapes": shapes.describe(),
                                                                          **self.extra_info})
         self.write_run_info()
         duration = self.extra_info.get("duration_s")
@@ -158,6 +171,9 @@ class LoadSession:
             options = LoadOptions(**{**options.public(), "seed": self.options.seed, "run_dir": self.options.run_dir})
         self.options = options
         assert self.target is not None and self.run_dir is not None
+        self.shapes = Shapes.for_target(options.seed, options.shape_ratio, published_limits(self.run_dir))
+        self._keys = {}
+        self.ring = harness_ring(self.run_dir)
         if self.history is None:
             self.history = HistoryWriter(history_path(self.run_dir, f"load-{self.proc}"))
         prefix = tenant_prefix(self.run_dir, self._started_wall())
@@ -223,6 +239,45 @@ class LoadSession:
                                  timeout=self.options.op_timeout, reporter=self.reporter(kind),
                                  reconnect_backoff_s=self.options.reconnect_backoff)
         return client, random.Random(f"{self.options.seed}/{process}")
+
+    def peer_client(self, user: RecordingClient, tenant: str, key: str, rng: random.Random,
+                    peers: dict[str, RecordingClient]) -> RecordingClient:
+        """A client of this user on a member of ``key``'s owner group (computed by the harness's ring) other
+        than its entry node, for reading a write back at once elsewhere: a follower answering from a replica
+        that has not applied the write yet is caught there. ``peers`` caches one client per node (history
+        process ``<user process>p<node index>``); the user's own client when no other member is known."""
+        assert self.target is not None and self.options is not None
+        nodes = self.target.nodes
+        group = self.ring.group_for(tenant, key) if self.ring is not None else None
+        choices = [i for i, n in enumerate(nodes) if n.group == group and n.url != user.connection.url]
+        if not choices:
+            return user
+        index = rng.choice(choices)
+        client = peers.get(nodes[index].url)
+        if client is None:
+            node = nodes[index]
+            client = peers[node.url] = RecordingClient(
+                node.url, user.token, user.history, f"{user.base_process}p{index}", region=node.region,
+                timeout=self.options.op_timeout, reporter=user.reporter, tenant=user.tenant,
+                reconnect_backoff_s=self.options.reconnect_backoff)
+            client.ascii_json = user.ascii_json
+        return client
+
+    def shared_key(self, index: int) -> str:
+        """Key ``index`` of the KV writers' shared keyspace, in its seeded shape (cached)."""
+        key = self._keys.get(index)
+        if key is None:
+            assert self.shapes is not None
+            key = self._keys[index] = self.shapes.key(index)
+        return key
+
+    def written_once(self, key: str) -> None:
+        """An acknowledged write-once key: queue it for re-reads during the run (tier7.load.rereads)."""
+        self.rereads.add(key)
+
+    def next_reread(self) -> str | None:
+        """The next write-once key to read again, or None."""
+        return self.rereads.next()
 
     def next_tenant(self) -> int | None:
         """The next tenant (index) for a tenant user to work as; None once ``--tenant-passes`` are done."""
@@ -320,5 +375,22 @@ class LoadSession:
         return name, self.tokens[name]
 
 
-SESSION = LoadSession()
+def harness_ring(run_dir: Path) -> HarnessRing | None:
+    """The harness's ring from the run's ``target/ring.json`` (None if unreadable: peer reads then go to
+    the user's own node)."""
+    try:
+        return HarnessRing.from_contract(json.loads((run_dir / "target" / "ring.json").read_text()))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
+
+def published_limits(run_dir: Path) -> dict[str, Any] | None:
+    """The limits the target published in ``/v1/config`` (``target/config.json`` of the run), if readable."""
+    try:
+        limits = json.loads((run_dir / "target" / "config.json").read_text()).get("limits")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return limits if isinstance(limits, dict) else None
+
+
+SESSION = LoadSession()

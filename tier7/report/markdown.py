@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from analysis.judge import Judgement, headline
 from analysis.verdict import Status
-
-from ..verify.results import CriterionResult
 
 ICON = {Status.PASS: "PASS", Status.FAIL: "**FAIL**", Status.UNKNOWN: "**UNKNOWN**",
         Status.NOT_APPLICABLE: "NOT APPLICABLE", Status.NOT_RUN: "NOT RUN"}
@@ -15,17 +14,6 @@ ICON = {Status.PASS: "PASS", Status.FAIL: "**FAIL**", Status.UNKNOWN: "**UNKNOWN
 
 def cell(text: Any) -> str:
     return str(text if text is not None else "").replace("|", "\\|").replace("\n", " ")
-
-
-def overall(results: list[CriterionResult], complete: bool) -> str:
-    if not complete:
-        return "INCOMPLETE"
-    ran = [r for r in results if r.status not in (Status.NOT_RUN, Status.NOT_APPLICABLE)]
-    if any(r.status is Status.FAIL for r in ran):
-        return "FAIL"
-    if any(r.status is Status.UNKNOWN for r in ran):
-        return "UNKNOWN"
-    return "PASS" if ran else "NOT RUN"
 
 
 def topology_table(topology: dict[str, Any] | None) -> list[str]:
@@ -39,17 +27,18 @@ def topology_table(topology: dict[str, Any] | None) -> list[str]:
     return lines + [""]
 
 
-def render(meta: dict[str, Any], results: list[CriterionResult], sections: dict[str, Any]) -> str:
-    """Markdown text. ``meta``: plan, run facts; ``sections``: topology_before/after, faults, metrics."""
-    complete = bool(meta.get("complete", True))
-    verdict = overall(results, complete)
+def render(judgement: Judgement) -> str:
+    """Markdown text of a judged run: its meta (plan, run facts), results and sections (topology
+    before/after, fault timeline, metrics)."""
+    meta, results, sections = judgement.meta, judgement.results, judgement.sections
+    complete = judgement.complete
     out = [f"# {meta['plan_id']} Verification Report — {meta['plan_title']}", ""]
     if not complete:
         out += [f"> **INCOMPLETE RUN** — {meta.get('incomplete_reason', 'interrupted')}. Criteria that had not "
                 "finished are NOT RUN; what was recorded is below and in the evidence zip.", ""]
     out += [
-        f"- **Result: {verdict}**",
-        f"- Date (UTC): {meta['started_utc']} — duration {meta['duration_s']:.0f} s",
+        f"- **Result: {headline(results, complete)}** (PASS only when every criterion of the plan passed)",
+        f"- Date (UTC): {meta['started_utc']} — duration {meta.get('duration_s', 0):.0f} s",
         f"- Target: {meta['target']} — preset `{meta['preset']}`",
         f"- Seed: {meta['seed']}{' — quick mode (smaller sizes)' if meta.get('quick') else ''}",
         f"- Evidence: [`{meta['evidence_file']}`]({meta['evidence_file']})",

@@ -23,7 +23,7 @@ from typing import Any
 from ..errors import Tier7Error
 from ..topology import Topology, observe
 from ..toxiproxy import ToxiproxyClient, ToxiproxyError
-from ..waiting import DeadlineExceeded, wait_until
+from ..waiting import DeadlineExceeded, GiveUp, wait_until
 from . import processes
 from .base import Capability, NodeInfo
 from .network import RegionNetwork
@@ -203,7 +203,7 @@ class TestbedTarget:
 
         def answering() -> bool:
             if not self.proxy_running():
-                raise Tier7Error(f"the fault proxy exited at start; see {log}")
+                raise GiveUp("the fault proxy exited at start")  # the caller adds "; see <log>"
             return bool(client.version())
 
         try:
@@ -257,7 +257,7 @@ class TestbedTarget:
         def ready() -> Topology | None:
             dead = [n.name for n in self.nodes() if not self.is_running(n.name)]
             if dead:
-                raise Tier7Error(f"node(s) exited: {', '.join(dead)}; see {self.node_dir(dead[0]) / 'stdout.log'}")
+                raise GiveUp(f"node(s) exited: {', '.join(dead)}; see {self.node_dir(dead[0]) / 'stdout.log'}")
             topology = observe(self.nodes(), timeout=1.0)
             return topology if topology.healthy() else None
 

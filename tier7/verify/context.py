@@ -1,5 +1,8 @@
 """What every phase of a verification run shares: the run folder, the plan's numbers, the target,
-the runner's own history writer and recording clients, the seed, and the tokens to redact."""
+the runner's own history writer and recording clients, the seed, and the tokens to redact.
+
+A phase's findings go into the run folder (``record`` -> ``facts/<name>.json``, secrets redacted): the
+verdict engine (``analysis.judge``) judges from there, in ``tier7 verify`` and ``tier7 analyze`` alike."""
 
 from __future__ import annotations
 
@@ -11,12 +14,14 @@ from typing import Any
 
 import gevent.pool
 
+from analysis.facts import facts_path
+
 from ..client import RecordingClient
 from ..history import HistoryWriter, history_path
+from ..runfolder import write_json
 from ..targets.base import NodeInfo, Target
 from . import interrupt
 from .progress import Progress
-from .results import CriterionResult
 
 CONCURRENCY = 32  # simultaneous operations of the runner's own phases (greenlets)
 
@@ -33,8 +38,8 @@ class RunContext:
     rng: random.Random = field(init=False)
     tokens: dict[str, str] = field(default_factory=dict)          # tenant -> token (secrets; never written)
     written: set[tuple[str, str]] = field(default_factory=set)    # (tenant, key) written by any phase
-    results: dict[str, CriterionResult] = field(default_factory=dict)
-    facts: dict[str, Any] = field(default_factory=dict)           # what phases learned, for the report
+    facts: dict[str, Any] = field(default_factory=dict)           # in-run state shared by phases (the ring)
+    recorded: dict[str, Any] = field(default_factory=dict)        # what was written to facts/<name>.json
 
     def __post_init__(self) -> None:
         self.history = HistoryWriter(history_path(self.run_dir, "verify"))
@@ -44,9 +49,10 @@ class RunContext:
     def sizes(self) -> dict[str, Any]:
         return self.plan["sizes"]
 
-    @property
-    def thresholds(self) -> dict[str, Any]:
-        return self.plan["thresholds"]
+    def record(self, name: str, data: dict[str, Any]) -> None:
+        """Write a phase's facts to ``facts/<name>.json`` (secrets redacted) for the verdict engine."""
+        self.recorded[name] = data
+        write_json(facts_path(self.run_dir, name), data, self.secrets())
 
     def nodes(self) -> list[NodeInfo]:
         return self.target.nodes()
@@ -65,11 +71,6 @@ class RunContext:
 
         gevent.pool.Pool(size).map(guarded, items)
         interrupt.check()
-
-    def evidence_path(self, name: str) -> Path:
-        path = self.run_dir / "evidence" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return path
 
     def secrets(self) -> list[str]:
         extra = getattr(self.target, "secrets", lambda: [])()

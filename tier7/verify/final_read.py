@@ -26,5 +26,5 @@ def run(ctx: RunContext) -> None:
         token_for(ctx, tenant)
     unread = read_back(keys, ctx.tokens, ctx.nodes(), ctx.history, "verify-final-",
                        should_stop=interrupt.REQUESTED.is_set)
-    ctx.facts["final_read"] = {"keys": len(keys), "unread": [list(k) for k in unread]}
+    ctx.record("final-read", {"keys": len(keys), "unread": [list(k) for k in unread]})
     interrupt.check()

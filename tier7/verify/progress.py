@@ -20,22 +20,35 @@ class HistoryTail:
     """Incrementally counts completions and nemesis events in ``<run>/history/*.jsonl``.
 
     ``failed`` counts failures that are errors; the answers a healthy target must give (a cross-tenant
-    attempt refused, a compare-and-set whose expected value did not match) count as ``expected``."""
+    attempt refused, a compare-and-set whose expected value did not match) count as ``expected``.
+
+    Safe to poll from several threads: the progress thread redraws from it while a phase polls it to
+    open its minimum-load gate. Without the lock two polls could read the same bytes from the same offset
+    and count them twice, opening the gate before the load really reached it."""
 
     def __init__(self, run_dir: Path) -> None:
         self.dir = run_dir / HISTORY_DIR
         self.offsets: dict[Path, int] = {}
         self.ok = self.failed = self.expected = self.unknown = self.faults = 0
+        self._lock = threading.Lock()
 
     def poll(self) -> None:
-        for path in sorted(self.dir.glob("*.jsonl")):
-            with open(path, "rb") as handle:
-                handle.seek(self.offsets.get(path, 0))
-                chunk = handle.read()
-            complete = chunk[: chunk.rfind(b"\n") + 1]
-            self.offsets[path] = self.offsets.get(path, 0) + len(complete)
-            for line in complete.splitlines():
-                self._count(line)
+        """Count the complete lines appended since the last poll (one poll at a time)."""
+        with self._lock:
+            for path in sorted(self.dir.glob("*.jsonl")):
+                with open(path, "rb") as handle:
+                    handle.seek(self.offsets.get(path, 0))
+                    chunk = handle.read()
+                complete = chunk[: chunk.rfind(b"\n") + 1]
+                self.offsets[path] = self.offsets.get(path, 0) + len(complete)
+                for line in complete.splitlines():
+                    self._count(line)
+
+    def counts(self) -> dict[str, int]:
+        """A consistent snapshot of the counters (taken under the lock)."""
+        with self._lock:
+            return {"ok": self.ok, "failed": self.failed, "expected": self.expected, "unknown": self.unknown,
+                    "faults": self.faults}
 
     def _count(self, line: bytes) -> None:
         if b'"type":"invoke"' in line:
@@ -90,10 +103,12 @@ class Progress(threading.Thread):
         except OSError:
             return
         now = time.monotonic()
-        rate = (self.tail.ok - self._last_ok) / max(now - self._last_at, 1e-6)
-        self._last_ok, self._last_at = self.tail.ok, now
-        text = (f"[{now - self.started:6.1f}s] {self.phase:<34} ok {self.tail.ok:>7}  {rate:>6.0f} ops/s  "
-                f"errors {self.tail.failed:>5}  refused/mismatch {self.tail.expected:>5}  unknown {self.tail.unknown:>4}  faults {self.tail.faults:>3}")
+        c = self.tail.counts()
+        rate = (c["ok"] - self._last_ok) / max(now - self._last_at, 1e-6)
+        self._last_ok, self._last_at = c["ok"], now
+        text = (f"[{now - self.started:6.1f}s] {self.phase:<34} ok {c['ok']:>7}  {rate:>6.0f} ops/s  "
+                f"errors {c['failed']:>5}  refused/mismatch {c['expected']:>5}  unknown {c['unknown']:>4}  "
+                f"faults {c['faults']:>3}")
         if self.tty:
             print("\r" + text[: 170], end="", file=self.stream, flush=True)
         elif force or now - self._last_print >= 10:

@@ -1,7 +1,10 @@
-"""`tier7 verify`: run the plan's criteria as phases and write the plan's outputs.
+"""`tier7 verify`: run the phases the selected criteria need, then let the verdict engine judge the run
+folder and write the plan's outputs.
 
-Order: setup (target up, snapshots, topology sampling) -> phases of the selected criteria -> final read
--> teardown (artefacts, topology after, target down) -> analysis -> verdicts -> report, zip, STATUS.md.
+Order: setup (target up, snapshots, topology sampling) -> phases of the selected criteria (each records
+facts/<phase>.json) -> final read -> teardown (artefacts, topology after, target down) -> the engine
+(``analysis.judge.judge_run``: analysis + every criterion's judge, from the folder alone) -> report, zip,
+STATUS.md. ``tier7 analyze <run>`` runs the same engine on the same folder and prints the same verdicts.
 Ctrl-C or an error at any point still runs teardown and writes a report marked INCOMPLETE.
 """
 
@@ -14,50 +17,33 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from analysis.verdict import Status, Verdict
+from analysis.facts import RUN_FACTS, facts_path
+from analysis.judge import Judgement, exit_status, judge_run, summary_lines, write_verdicts
 
 from .. import runfolder
 from ..errors import Tier7Error
-from ..plan import CRITERIA, CRITERIA_BY_ID, load_plan
+from ..plan import CRITERIA, CRITERIA_BY_ID, load_plan, write_plan_copy
 from ..targets import processes
 from ..targets.files import open_target_file
 from ..targets.testbed import TestbedTarget
-from ..topology import observe
 from ..waiting import DeadlineExceeded
 from . import final_read, interrupt, outputs, setup
 from .context import RunContext
-from .criteria import failover, federation, multi_raft, preset, tenants, whole_run
+from .criteria import failover, federation, load, preset, tenants
 from .progress import Progress
-from .results import CriterionResult, exit_status
 
 PhaseFn = Callable[[RunContext], None]
-JudgeFn = Callable[[RunContext, Any], CriterionResult]
 
-# Phases in run order; each criterion names the phases it needs.
+# Phases in run order; each criterion names the phases it needs (analysis/plan.toml). "final-read" runs
+# last, after every writer. "load" after "failover": the failover load, when it ran, is the load.
 PHASES: dict[str, PhaseFn] = {
     "preset": preset.run,
     "federation": federation.run,
     "tenants": tenants.run,
     "failover": failover.run,
+    "load": load.run,
 }
-NEEDS: dict[str, list[str]] = {
-    "preset": ["preset"],
-    "multi-raft": ["failover"],
-    "federation": ["federation"],
-    "failover": ["failover"],
-    "tenants": ["tenants"],
-    "no-lost-writes": ["final-read"],
-}
-JUDGES: dict[str, JudgeFn] = {
-    "preset": preset.judge,
-    "multi-raft": multi_raft.judge,
-    "federation": federation.judge,
-    "tenants": tenants.judge,
-    "failover": failover.judge,
-    "logs": whole_run.judge_logs,
-    "linearizable": whole_run.judge_linearizable,
-    "no-lost-writes": whole_run.judge_no_lost_writes,
-}
+FINAL_READ = "final-read"
 
 
 def register_phase(name: str, run: PhaseFn, before: str | None = None) -> None:
@@ -92,6 +78,11 @@ def selected_criteria(only: list[str] | None) -> list[str]:
     return [c.id for c in CRITERIA if c.id in only]
 
 
+def needed_phases(chosen: list[str]) -> set[str]:
+    """Every phase a selected, built criterion needs."""
+    return {p for c in CRITERIA if c.id in chosen and c.built for p in c.phases}
+
+
 def open_target(options: Options, run_dir: Path) -> tuple[Any, bool]:
     """(target, started_here). ``testbed`` starts a fresh bundled cluster inside the run folder."""
     if options.target == "testbed":
@@ -106,6 +97,29 @@ def open_target(options: Options, run_dir: Path) -> tuple[Any, bool]:
     return open_target_file(options.target), False
 
 
+class RunRecord:
+    """The runner's own facts (facts/verify.json): the plan meta, what was selected, the target's name and
+    capabilities, which phases ran, and whether the run finished. Rewritten at every change."""
+
+    def __init__(self, run_dir: Path, meta: dict[str, Any], chosen: list[str], needed: set[str]) -> None:
+        self.path = facts_path(run_dir, RUN_FACTS)
+        self.data: dict[str, Any] = {"meta": meta, "chosen": chosen, "needed": sorted(needed), "ran": [],
+                                     "complete": False, "incomplete_reason": "", "target_name": None,
+                                     "capabilities": [], "log_nodes": []}
+        self.secrets: list[str] = []
+        self.write()
+
+    def update(self, **values: Any) -> None:
+        self.data.update(values)
+        self.write()
+
+    def ran(self, phase: str) -> None:
+        self.update(ran=[*self.data["ran"], phase])
+
+    def write(self) -> None:
+        runfolder.write_json(self.path, self.data, self.secrets)
+
+
 def verify(options: Options) -> int:
     interrupt.install()
     processes.tie_children_to_this_process()  # a SIGKILLed run must not leave its testbed behind
@@ -113,36 +127,40 @@ def verify(options: Options) -> int:
     chosen = selected_criteria(options.only)
     seed = options.seed if options.seed is not None else int(time.time()) % 1_000_000
     run_dir = runfolder.new_run_dir("tier7", options.out)
+    write_plan_copy(run_dir, plan)  # the numbers this run uses; `tier7 analyze` re-judges with them
     progress = Progress(run_dir)
     progress.start()
     progress.note(f"tier7 verify: plan {plan['plan']['id']} -> {run_dir} (seed {seed})")
     meta = {"plan_id": plan["plan"]["id"], "plan_title": plan["plan"]["title"], "preset": options.preset,
             "report_file": plan["plan"]["report_file"], "evidence_file": plan["plan"]["evidence_file"],
             "run_dir": str(run_dir), **setup.run_facts(options.command, seed, options.quick, options.target)}
+    needed = needed_phases(chosen)
+    record = RunRecord(run_dir, meta, chosen, needed)
     ctx: RunContext | None = None
     target, started_here, sampler = None, False, None
     complete, incomplete_reason = False, ""
-    ran: set[str] = set()
     set_up = False
     try:
         progress.set_phase("starting target")
         target, started_here = open_target(options, run_dir)
         ctx = RunContext(run_dir, plan, options.quick, seed, target, progress)
+        record.secrets = ctx.secrets()
+        record.update(target_name=target.name, capabilities=sorted(c.value for c in target.capabilities),
+                      log_nodes=sorted(target.log_files()))
         setup.snapshot_target(ctx)
         setup.measure_region_rtt(ctx)
         sampler = setup.start_sampler(ctx)
         set_up = True
-        needed = {p for c in chosen for p in NEEDS.get(c, [])}
         for name, run in PHASES.items():
             if name in needed:
                 progress.set_phase(name)
                 run(ctx)
                 interrupt.check()
-                ran.add(name)
-        if "final-read" in needed:
+                record.ran(name)
+        if FINAL_READ in needed:
             final_read.run(ctx)
             interrupt.check()
-            ran.add("final-read")
+            record.ran(FINAL_READ)
         complete = True
     except KeyboardInterrupt:
         incomplete_reason = "interrupted by Ctrl-C (or SIGTERM)"
@@ -152,27 +170,25 @@ def verify(options: Options) -> int:
         # a second Ctrl-C (or SIGTERM) must not lose the report
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN), signal.signal(signal.SIGTERM, signal.SIG_IGN)
         try:
-            paths = finish(ctx, target, started_here, sampler, progress, meta, chosen, ran, complete,
-                           incomplete_reason, options)
+            judgement, paths = finish(ctx, target, started_here, sampler, progress, record, complete,
+                                      incomplete_reason, options)
         finally:
             signal.signal(signal.SIGINT, previous[0])
             signal.signal(signal.SIGTERM, previous[1])
-    results = paths.pop("_results")
-    progress.note(summary_text(results, complete, incomplete_reason, paths))
+    progress.note(summary_text(judgement, paths))
     if not complete and incomplete_reason and not set_up:
         raise Tier7Error(incomplete_reason)  # the target could not be reached or started: exit 2, one line
-    return exit_status(results, options.strict, complete)
+    return exit_status(judgement.results, options.strict, complete)
 
 
 def finish(ctx: RunContext | None, target: Any, started_here: bool, sampler: Any, progress: Progress,
-           meta: dict[str, Any], chosen: list[str], ran: set[str], complete: bool, reason: str,
-           options: Options) -> dict[str, Any]:
+           record: RunRecord, complete: bool, reason: str, options: Options) -> tuple[Judgement, dict[str, Path]]:
     progress.set_phase("collecting evidence")
     if sampler is not None:
         sampler.stop()
     if ctx is not None:
         try:
-            ctx.facts["topology_after"] = observe(ctx.nodes()).as_dict()
+            setup.observe_topology_after(ctx)
             setup.collect_artefacts(ctx)
             setup.copy_cluster_file(ctx, getattr(target, "cluster_file", None))
         finally:
@@ -180,69 +196,26 @@ def finish(ctx: RunContext | None, target: Any, started_here: bool, sampler: Any
     if target is not None and started_here:
         progress.set_phase("stopping target")
         target.stop()
-    progress.set_phase("analysis")
-    analysis = None
-    if ctx is not None:
-        analysis = run_analysis(ctx)
-    results = judge_all(ctx, chosen, analysis, ran, complete)
-    meta.update(complete=complete, incomplete_reason=reason, duration_s=time.time() - meta["started_wall"])
-    sections = {"topology_before": ctx.facts.get("topology_before") if ctx else None,
-                "topology_after": ctx.facts.get("topology_after") if ctx else None,
-                "faults": ctx.facts.get("fault_timeline", []) if ctx else [],
-                "metrics": {**(ctx.facts.get("metrics", {}) if ctx else {}),
-                            "Cross-region RTT (ms, before any fault)": setup.region_rtt_section(ctx)}}
+    meta = record.data["meta"]
+    record.update(complete=complete, incomplete_reason=reason,
+                  meta={**meta, "duration_s": time.time() - meta["started_wall"]})
+    progress.set_phase("analysis: checkers, metrics and the criteria's judges")
+    judgement = judge_run(Path(meta["run_dir"]))
     progress.set_phase("writing report")
-    run_dir = Path(meta["run_dir"])
+    write_verdicts(judgement)
     status_file = options.status_file or Path(load_plan()["plan"]["status_file"])
     secrets = ctx.secrets() if ctx else []
-    paths = outputs.write_outputs(run_dir, meta, results, sections, secrets, status_file)
+    paths = outputs.write_outputs(judgement, secrets, status_file)
     progress.stop()
-    return {**paths, "_results": results}
+    return judgement, paths
 
 
-def run_analysis(ctx: RunContext) -> Any:
-    """Whole-run analysis of the run folder (checkers and metrics); None when it cannot run."""
-    from .analysis_bridge import analyse
-
-    return analyse(ctx)
-
-
-def judge_all(ctx: RunContext | None, chosen: list[str], analysis: Any, ran: set[str],
-              complete: bool) -> list[CriterionResult]:
-    results = []
-    for criterion in CRITERIA:
-        if not criterion.built:
-            results.append(CriterionResult(criterion, Verdict(criterion.id, Status.NOT_RUN, criterion.pending)))
-            continue
-        if criterion.id not in chosen:
-            verdict = Verdict(criterion.id, Status.NOT_RUN, "not selected (--only)")
-            results.append(CriterionResult(criterion, verdict))
-            continue
-        judge = JUDGES.get(criterion.id)
-        missing = [p for p in NEEDS.get(criterion.id, []) if p not in ran]
-        if ctx is None or judge is None or (missing and not complete):
-            why = ("the run stopped before this criterion's phases" if ctx is not None and judge is not None
-                   else "the run stopped before the target was up" if ctx is None
-                   else "its judge is not built yet")
-            results.append(CriterionResult(criterion, Verdict(criterion.id, Status.NOT_RUN, why)))
-            continue
-        try:
-            results.append(judge(ctx, analysis))
-        except Exception as exc:  # noqa: BLE001 - a judge bug must not lose the other verdicts
-            results.append(CriterionResult(criterion, Verdict(
-                criterion.id, Status.UNKNOWN, f"judge crashed: {exc.__class__.__name__}: {exc}")))
-    return results
-
-
-def summary_text(results: list[CriterionResult], complete: bool, reason: str, paths: dict[str, Path]) -> str:
-    lines = ["", "plan 45-04 — criteria:" + ("" if complete else f"  (INCOMPLETE: {reason})")]
-    for r in results:
-        figure = f" — {r.measured}" if r.measured else ""
-        why = f" ({r.verdict.reason})" if r.status is not Status.PASS and r.verdict.reason else ""
-        lines.append(f"  {r.status.value:<15} {r.criterion.id:<19}{figure}{why}")
-    not_run = sum(r.status is Status.NOT_RUN for r in results)
+def summary_text(judgement: Judgement, paths: dict[str, Path]) -> str:
+    reason = "" if judgement.complete else f"  (INCOMPLETE: {judgement.reason})"
+    lines = ["", "plan 45-04 — criteria:" + reason, *summary_lines(judgement.results)]
+    not_run = [r for r in judgement.results if r.status.value == "NOT RUN" and not r.selected]
     if not_run:
-        lines.append(f"  ({not_run} criteria NOT RUN: listed in the report; they do not fail the exit status "
-                     "unless --strict)")
+        lines.append(f"  ({len(not_run)} criteria NOT RUN (not built or not selected): listed in the report; they "
+                     "do not fail the exit status unless --strict)")
     lines += [f"report:   {paths['report']}", f"evidence: {paths['evidence']}", f"status:   {paths['status']}"]
     return "\n".join(lines)

@@ -41,17 +41,22 @@ def snapshot_target(ctx: RunContext) -> None:
     write_json(ctx.run_dir / "target" / "config.json", get_json(f"{nodes[0].url}/v1/config"))
     write_json(ctx.run_dir / "target" / "nodes.json",
                [{"name": n.name, "group": n.group, "region": n.region, "url": n.url} for n in nodes])
-    ctx.facts["topology_before"] = observe(nodes).as_dict()
+    ctx.record("topology", {"before": observe(nodes).as_dict()})
+
+
+def observe_topology_after(ctx: RunContext) -> None:
+    """Every group's view at the end (facts/topology.json ``after``, next to ``before``)."""
+    ctx.record("topology", {**ctx.recorded.get("topology", {}), "after": observe(ctx.nodes()).as_dict()})
 
 
 def measure_region_rtt(ctx: RunContext, samples: int = 7) -> None:
     """The round trip (ms) between every pair of simulated regions before any fault: through the link the
-    nodes use and directly to the same node; the difference is what the simulated geography adds. Kept
-    in ``ctx.facts["region_rtt"]`` for the report (a target without simulated regions: not applicable)."""
+    nodes use and directly to the same node; the difference is what the simulated geography adds. Recorded
+    in facts/region-rtt.json for the report (a target without simulated regions: not applicable)."""
     net = target_network(ctx.target)
     if net is None:
-        ctx.facts["region_rtt"] = {"not_applicable": f"target {ctx.target.name!r} has no simulated regions "
-                                   "(no fault proxy on its inter-region links)"}
+        ctx.record("region-rtt", {"not_applicable": f"target {ctx.target.name!r} has no simulated regions "
+                                  "(no fault proxy on its inter-region links)"})
         return
     rows = []
     for i, a in enumerate(net.regions):
@@ -62,17 +67,7 @@ def measure_region_rtt(ctx: RunContext, samples: int = 7) -> None:
                 rows.append({"regions": f"{a} -> {b}", "baseline_ms": net.baseline_ms(a, b), "error": str(exc)})
                 continue
             rows.append({"regions": f"{a} -> {b}", "baseline_ms": net.baseline_ms(a, b), **measured})
-    ctx.facts["region_rtt"] = {"profile": net.profile, "rows": rows}
-
-
-def region_rtt_section(ctx: Any) -> Any:
-    """The cross-region round trips measured at the start (rows), or why there are none."""
-    facts = ctx.facts.get("region_rtt") if ctx is not None else None
-    if not facts:
-        return "NOT RUN — the run ended before the regions were measured"
-    if "not_applicable" in facts:
-        return f"NOT APPLICABLE — {facts['not_applicable']}"
-    return facts["rows"]
+    ctx.record("region-rtt", {"profile": net.profile, "rows": rows})
 
 
 def target_network(target: Any) -> RegionNetwork | None:

@@ -1,0 +1,59 @@
+"""TEST-ONLY fault switches: the names the testbed knows and the values each accepts.
+
+A switch exists so the harness (``tier7 selftest``) can prove that each of its checks FAILs on the bug it
+claims to catch. Every switch is off by default and is only ever set by ``python -m testbed init
+--test-faults '{...}'``; a name not listed here is refused there with a one-line error, so a typo can never
+leave a "mutant" that is in fact healthy. docs/testbed.md describes each switch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+
+class FaultSwitchError(ValueError):
+    """An unknown switch name or a value of the wrong kind; the message is one line."""
+
+
+def _fraction(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise FaultSwitchError(f"test fault {name!r} must be a fraction between 0 and 1, got {value!r}")
+    return float(value)
+
+
+def _flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise FaultSwitchError(f"test fault {name!r} must be true or false, got {value!r}")
+    return value
+
+
+def _seconds(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 3600:
+        raise FaultSwitchError(f"test fault {name!r} must be a number of seconds in (0, 3600], got {value!r}")
+    return float(value)
+
+
+# name -> (validator, one-line description). The description is what docs/testbed.md says at more length.
+SWITCHES: dict[str, tuple[Callable[[str, Any], Any], str]] = {
+    "tenant_leak": (_flag, "a tenant token may address another tenant's keys"),
+    "misroute_fraction": (_fraction, "a share of keys is stored in the next group on the ring, not the owner"),
+    "lose_write_fraction": (_fraction, "a share of puts is acknowledged but not stored"),
+    "stale_read_fraction": (_fraction, "a share of linearizable GETs on followers is answered from the "
+                                       "follower's own replica instead of through the Raft log"),
+    "critical_log_after_s": (_seconds, "the cluster's first node logs one CRITICAL line this long after start"),
+    "slow_election_s": (_seconds, "once a group has had a leader (or on a restart), its election timeouts "
+                                  "become this long: a new leader after a kill takes at least this long"),
+    "kill_misses_server": (_flag, "the node process daemonizes its server into another session, so a "
+                                  "SIGKILL of the process the supervisor started leaves the server running"),
+}
+
+
+def validate(faults: Any) -> dict[str, Any]:
+    """The switches of ``faults`` (a JSON object), checked by name and value; raises FaultSwitchError."""
+    if not isinstance(faults, dict):
+        raise FaultSwitchError("--test-faults must be a JSON object")
+    unknown = sorted(set(faults) - set(SWITCHES))
+    if unknown:
+        raise FaultSwitchError(f"unknown test fault {unknown[0]!r}; known: {', '.join(SWITCHES)}")
+    return {name: SWITCHES[name][0](name, value) for name, value in faults.items()}
