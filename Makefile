@@ -25,7 +25,7 @@ sysdeps:
 
 test: $(STAMP) sysdeps
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=25
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -198,7 +198,13 @@ def verdicts_document(judgement: Judgement) -> dict[str, Any]:
 def write_verdicts(judgement: Judgement) -> Path:
     """``verdicts.json`` in the run folder (the engine's output that ``tier7 verify`` ships)."""
     path = judgement.facts.run_dir / VERDICTS_FILE
-    path.write_text(json.dumps(verdicts_document(judgement), indent=2, default=str) + "\n", encoding="utf-8")
+    document = verdicts_document(judgement)
+    path.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
+    dashboard = judgement.facts.run_dir / "dashboard.html"
+    if judgement.analysis is not None and dashboard.is_file():  # written before the verdicts: add them to its head
+        from .plots import write_dashboard
+
+        write_dashboard(judgement.analysis, dashboard, document)
     return path
 
 

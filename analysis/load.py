@@ -99,8 +99,10 @@ def read_history(run_dir: Path) -> pd.DataFrame:
             parsed = orjson.loads(b"[" + b",".join(lines) + b"]")
         except orjson.JSONDecodeError:
             parsed = None
-        if parsed is None or not all(isinstance(event, dict) for event in parsed):
+        if parsed is None:
+            _check_history_lines(path, lines)  # a corrupt line (not a torn last one) is named here
             return load_history(run_dir)
+        _check_events(path, parsed)
         events.extend(parsed)
         sources.extend([path.name] * len(parsed))
     if not events:
@@ -112,6 +114,36 @@ def read_history(run_dir: Path) -> pd.DataFrame:
         if name not in frame.columns:
             frame[name] = None
     return frame[COLUMNS + extra].sort_values("time", kind="stable").reset_index(drop=True)
+
+
+HISTORY_FIELDS = ("time", "type", "process")  # what every history event has (tier7/history.py)
+
+
+def _check_events(path: Path, events: list[Any], first_line: int = 1) -> None:
+    """Every event of a history file is an object with the history's fields; else a one-line error naming
+    the file, the line and what is missing (a foreign file in history/, a file of another version)."""
+    for number, event in enumerate(events, first_line):
+        if not isinstance(event, dict):
+            raise Tier7Error(f"{path}:{number}: not a history event (a JSON {type(event).__name__}, not an object); "
+                             f"is it a foreign file in {HISTORY_DIR}/?")
+        missing = [name for name in HISTORY_FIELDS if name not in event]
+        if missing:
+            raise Tier7Error(f"{path}:{number}: not a history event (no {', '.join(missing)}); a foreign file "
+                             f"in {HISTORY_DIR}/ or a history of another version?")
+
+
+def _check_history_lines(path: Path, lines: list[bytes]) -> None:
+    """Line by line: a line that is not JSON is an error naming it, unless it is the last (torn by a
+    crash mid-write, skipped as ``tier7.history.read_events`` does)."""
+    events = []
+    for number, line in enumerate(lines, 1):
+        try:
+            events.append(orjson.loads(line))
+        except orjson.JSONDecodeError:
+            if number == len(lines):
+                break
+            raise Tier7Error(f"{path}:{number}: not a JSON history line (truncated or corrupt)") from None
+    _check_events(path, events)
 
 
 def read_topology(run_dir: Path) -> pd.DataFrame:
@@ -191,6 +223,29 @@ def check_folder(run_dir: Path) -> None:
     markers = [HISTORY_DIR, TOPOLOGY_FILE, "run.json", "chaos", "target"]
     if not any((run_dir / m).exists() for m in markers):
         raise Tier7Error(f"{run_dir} is not a run folder (none of {', '.join(markers)}; see docs/run-folder.md)")
+    check_complete(run_dir)
+
+
+# Phases of a verification run that record operations in history/ (tier7/verify/criteria/*, final read)
+HISTORY_PHASES = ("federation", "tenants", "failover", "load", "final-read")
+
+
+def check_complete(run_dir: Path) -> None:
+    """A verification run folder has what its own record (facts/verify.json) says it made: a one-line
+    error naming what is missing (the record unreadable, history/ absent while phases that write it ran)."""
+    record_path = run_dir / "facts" / "verify.json"
+    if not record_path.exists():
+        return
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Tier7Error(f"incomplete run folder: {record_path} is unreadable ({str(exc).splitlines()[0]})") from None
+    if not isinstance(record, dict) or not isinstance(record.get("ran", []), list):
+        raise Tier7Error(f"{record_path} is not a tier7 verify record (another version?): no list 'ran'")
+    wrote = [phase for phase in record.get("ran", []) if phase in HISTORY_PHASES]
+    if wrote and not any((run_dir / HISTORY_DIR).glob("*.jsonl")):
+        raise Tier7Error(f"incomplete run folder {run_dir}: {HISTORY_DIR}/*.jsonl is missing, but the run's "
+                         f"record says the {', '.join(wrote)} phase(s) ran and wrote it")
 
 
 def load_run(run_dir: str | Path) -> RunData:
@@ -201,6 +256,8 @@ def load_run(run_dir: str | Path) -> RunData:
         events = read_history(path)
     except ValueError as exc:
         raise Tier7Error(str(exc)) from None
+    except (TypeError, KeyError, AttributeError) as exc:  # a file the checks above did not foresee
+        raise Tier7Error(f"{path / HISTORY_DIR}: not a tier7 history ({exc.__class__.__name__}: {exc})") from None
     notes: list[str] = []
     nemesis_rows = ops_mod.is_nemesis(events)
     ops = ops_mod.client_operations(events, nemesis_rows)

@@ -43,22 +43,27 @@ def _keys(frame: pd.DataFrame) -> pd.Series:
     return writer * (1 << 32) + (op.astype("int64") + (1 << 31))
 
 
-def pair(events: pd.DataFrame, rows: pd.Series | None = None) -> pd.DataFrame:
+def pair(events: pd.DataFrame, rows: pd.Series | None = None, invoke_extra: tuple[str, ...] = (),
+         complete_extra: tuple[str, ...] = ()) -> pd.DataFrame:
     """Operations (one row per invoke) from a merged event frame (optionally only ``rows``, a boolean mask);
-    see the module doc for the columns. Joined on one int64 key, so a million events pair in about a second."""
+    see the module doc for the columns. Joined on one int64 key, so a million events pair in about a second.
+    ``invoke_extra`` / ``complete_extra``: further fields taken from the invoke / the completion (appended as
+    columns of those names; missing fields are None)."""
+    out_columns = OP_COLUMNS + [c for c in dict.fromkeys(invoke_extra + complete_extra) if c not in OP_COLUMNS]
     if events.empty or "type" not in events.columns:
-        return pd.DataFrame(columns=OP_COLUMNS)
-    wanted = [c for c in dict.fromkeys(KEYS + INVOKE_FIELDS + COMPLETE_FIELDS) if c in events.columns]
+        return pd.DataFrame(columns=out_columns)
+    wanted = [c for c in dict.fromkeys(KEYS + INVOKE_FIELDS + COMPLETE_FIELDS + list(invoke_extra)
+                                       + list(complete_extra)) if c in events.columns]
     frame = events.loc[rows, wanted] if rows is not None else events[wanted]
     if frame.empty:
-        return pd.DataFrame(columns=OP_COLUMNS)
+        return pd.DataFrame(columns=out_columns)
     key = _keys(frame)
     kind = frame["type"]
     is_invoke = (kind == "invoke").to_numpy()
     is_done = kind.isin(["ok", "fail", "info"]).to_numpy()
     invokes = frame[is_invoke]
     left = pd.DataFrame({"_key": key[is_invoke].to_numpy()}, index=invokes.index)
-    for name in KEYS + INVOKE_FIELDS:
+    for name in KEYS + INVOKE_FIELDS + list(invoke_extra):
         left[name] = column(invokes, name)
     left["invoke_time"] = invokes["time"]
     left["invoke_wall"] = column(invokes, "wall")
@@ -69,6 +74,9 @@ def pair(events: pd.DataFrame, rows: pd.Series | None = None) -> pd.DataFrame:
     right = pd.DataFrame({"_key": done_key.to_numpy()}, index=done.index)
     for name in COMPLETE_FIELDS:
         right[name if name not in ("time", "wall", "value") else f"c_{name}"] = column(done, name)
+    for name in complete_extra:
+        if name not in invoke_extra:
+            right[name] = column(done, name)
     ops = left.merge(right, on="_key", how="left", sort=False)
     ops = ops.rename(columns={"value": "value_in", "c_value": "value_out", "c_time": "complete_time",
                               "c_wall": "complete_wall"})
@@ -84,7 +92,7 @@ def pair(events: pd.DataFrame, rows: pd.Series | None = None) -> pd.DataFrame:
     ops["op"] = pd.to_numeric(ops["op"], errors="coerce").astype("Int64")
     for name in CATEGORICAL:  # few distinct values: comparisons and group-bys on codes, not strings
         ops[name] = ops[name].astype("category")
-    return ops.sort_values("invoke_time", kind="stable").reset_index(drop=True)[OP_COLUMNS]
+    return ops.sort_values("invoke_time", kind="stable").reset_index(drop=True)[out_columns]
 
 
 def client_operations(events: pd.DataFrame, nemesis: pd.Series | None = None) -> pd.DataFrame:
@@ -99,3 +107,21 @@ def nemesis_operations(events: pd.DataFrame, nemesis: pd.Series | None = None) -
     if events.empty:
         return pair(events)
     return pair(events, nemesis if nemesis is not None else is_nemesis(events))
+
+
+CRDT_INVOKE_FIELDS = ("crdt", "op_id", "final")
+CRDT_COMPLETE_FIELDS = ("timestamp", "removed_tags", "version_vector")
+
+
+def crdt_operations(events: pd.DataFrame) -> pd.DataFrame:
+    """The CRDT operations (``f`` starting with ``crdt_``) paired like ``pair``, with the CRDT fields
+    (``crdt``, ``op_id``, ``final`` from the invoke; ``timestamp``, ``removed_tags``, ``version_vector``
+    from the completion). Empty (with those columns) for a history without CRDT operations."""
+    if events.empty or "f" not in events.columns:
+        return pair(events.iloc[0:0], None, CRDT_INVOKE_FIELDS, CRDT_COMPLETE_FIELDS)
+    codes, names = pd.factorize(events["f"])
+    hits = np.array([str(name).startswith("crdt_") for name in names] + [False], dtype=bool)
+    rows = pd.Series(hits[codes], index=events.index)
+    if not rows.any():
+        return pair(events.iloc[0:0], None, CRDT_INVOKE_FIELDS, CRDT_COMPLETE_FIELDS)
+    return pair(events, rows & ~is_nemesis(events), CRDT_INVOKE_FIELDS, CRDT_COMPLETE_FIELDS)

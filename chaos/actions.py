@@ -46,12 +46,25 @@ def _do(what: str, call: Any, *args: Any) -> None:
         raise ActivityFailed(f"{what}: {exc}") from None
 
 
-def _leader(target: Target, group: str) -> tuple[str, int | None]:
-    view = group_view(topology(target), group)
-    if view.leader is None:
+LEADER_WAIT_S = 5.0  # a group mid-election (e.g. on a CPU-starved machine) gets this long to agree on a leader
+
+
+def _leader(target: Target, group: str, wait_s: float = LEADER_WAIT_S) -> tuple[str, int | None]:
+    """The group's agreed leader and term, polled for up to ``wait_s`` seconds; ActivityFailed (naming every
+    member's role) when the group has none by then, so the fault is never applied to a guessed node."""
+    views = []
+
+    def agreed() -> Any:
+        views.append(group_view(topology(target), group))
+        return views[-1] if views[-1].leader is not None else None
+
+    try:
+        view = wait_until(agreed, wait_s, 0.1, f"group {group} to agree on a leader")
+    except DeadlineExceeded:
+        last = views[-1] if views else group_view(topology(target), group)
         states = ", ".join(f"{n}={s.get('role', 'down') if s.get('reachable') else 'down'}"
-                           for n, s in sorted(view.members.items()))
-        raise ActivityFailed(f"group {group} has no agreed leader right now ({states})")
+                           for n, s in sorted(last.members.items()))
+        raise ActivityFailed(f"group {group} had no agreed leader for {wait_s:g} s ({states})") from None
     return view.leader, view.term
 
 

@@ -1,7 +1,8 @@
 """Recorded load for plan 45-04: every call goes through tier7's recording client into the run's history
 and into Locust's own statistics.
 
-    locust -f locustfiles/tier7.py                                  # web UI (http://127.0.0.1:8089)
+    locust -f locustfiles/tier7.py                                  # web UI (http://127.0.0.1:8089): each
+                                                                    # START is a run folder, STOP finishes it
     locust -f locustfiles/tier7.py --headless -u 120 -r 40 -t 60s   # command line
     tier7 load --profile mixed --users 120 --spawn-rate 40 --duration 60 [--workers 2]   # as a library
 
@@ -32,6 +33,7 @@ sys.path[:] = [str(_HERE.parent)] + [p for p in sys.path if Path(p or ".").resol
 try:
     from tier7.errors import Tier7Error
     from tier7.load import options as load_options
+    from tier7.load.crdt import CrdtWriter, crdt_available
     from tier7.load.session import SESSION
 finally:
     sys.path[:] = _saved_path
@@ -58,6 +60,11 @@ def _init(environment, **_kwargs):
 @events.test_start.add_listener
 def _test_start(environment, **_kwargs):
     SESSION.on_test_start(environment)
+
+
+@events.test_stop.add_listener
+def _test_stop(environment, **_kwargs):
+    SESSION.on_test_stop(environment)
 
 
 @events.quitting.add_listener
@@ -201,3 +208,30 @@ class TenantUser(User):
             self.writes += 1
             self.client.put(key, f"{name}:{self.client.process}:{self.writes}:intrusion", tenant=other,
                             cross_tenant=True)
+
+
+class MultiRegionCrdtWriter(User):
+    """A CRDT writer (``tier7 load --profile crdt``): counter increments, OR-set adds/removes and LWW
+    register writes on ``--crdt-keys`` keys per type shared by every writer, through its entry node only (a
+    node of its region; users are spread over the nodes, so over the regions), each write with a unique op
+    id (tier7/load/crdt.py). Stops at once on a target whose /v1/config does not offer ``crdt``."""
+
+    wait_time = constant(0)
+    weight = 1
+
+    def on_start(self):
+        self.client, rng = SESSION.user_client(self.environment, "crdt", SESSION.tokens.get(SESSION.kv_tenant))
+        self.writer = None
+        if self.client is not None and crdt_available(SESSION.run_dir):
+            self.client.tenant = SESSION.kv_tenant
+            self.writer = CrdtWriter(self.client, rng, SESSION.options.crdt_keys)
+
+    def on_stop(self):
+        if self.client is not None:
+            self.client.close()
+
+    @task
+    def step(self):
+        if self.writer is None:  # setup failed, or the target has no CRDTs
+            raise StopUser()
+        self.writer.step()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import time
 from typing import Any
@@ -12,9 +11,11 @@ import httpx
 
 from . import auth
 from .config import BUILT_FEATURES, Cluster, NodeSpec
+from .crdt_api import CrdtService
 from .forward import INTERNAL_HEADER, Forwarder
 from .logs import event
 from .metrics import NodeMetrics
+from .openapi import contract_document
 from .raftnode import CommitFailed, RaftMember
 from .ring import Ring, point
 from .store import SYSTEM_TENANT, selected
@@ -39,6 +40,7 @@ class NodeApp:
         self.started = time.time()
         self._monitor: asyncio.Task | None = None
         self._critical: asyncio.Task | None = None
+        self.crdt: CrdtService | None = None  # contract v2 CRDTs (testbed/crdt_api.py), built at startup
         self.faults = cluster.test_faults
         self._reads = 0  # linearizable GETs seen by the stale-read switch (its deterministic choice)
         if self.faults:
@@ -68,7 +70,8 @@ class NodeApp:
         if isinstance(payload, bytes):
             await send_bytes(send, status, payload, "text/plain; version=0.0.4")
             return
-        payload.setdefault("node", self.me.name)
+        if route != "openapi":  # the document is served as it is (the node is in x-served-by)
+            payload.setdefault("node", self.me.name)
         headers = {"x-served-by": str(payload.get("node")), "x-raft-group": str(payload.get("group", self.me.group))}
         await send_json(send, status, payload, headers)
 
@@ -78,6 +81,8 @@ class NodeApp:
             if message["type"] == "lifespan.startup":
                 self.raft = RaftMember(self.cluster, self.me, self.metrics.commit_seconds.observe)
                 self.forwarder = Forwarder(self.cluster, self.me)
+                self.crdt = CrdtService(self)
+                self.crdt.sync.start()
                 self._monitor = asyncio.create_task(self._watch_raft())
                 if "critical_log_after_s" in self.faults and self.me.name == self.cluster.nodes[0].name:
                     self._critical = asyncio.create_task(self._critical_later(self.faults["critical_log_after_s"]))
@@ -88,6 +93,8 @@ class NodeApp:
                 for task in (self._monitor, self._critical):
                     if task:
                         task.cancel()
+                if self.crdt:
+                    await self.crdt.sync.stop()
                 if self.forwarder:
                     await self.forwarder.close()
                 if self.raft:
@@ -131,16 +138,24 @@ class NodeApp:
         simple = {
             ("health",): ("health", "GET", self.health),
             ("config",): ("config", "GET", self.config),
+            ("openapi.json",): ("openapi", "GET", self.openapi),
             ("node",): ("node", "GET", self.node_status),
             ("cluster",): ("cluster", "GET", self.cluster_view),
             ("ring",): ("ring", "GET", self.ring_params),
             ("ring", "placement"): ("placement", "GET", self.placement),
             ("tenants",): ("tenants", "POST", self.create_tenant),
             ("internal", "apply"): ("internal", "POST", self.internal_apply),
+            ("internal", "crdt"): ("crdt_internal", "POST", self.crdt.internal),
+            ("crdt",): ("crdt_list", "GET", self.crdt.list_keys),
         }
         if tuple(tail) in simple:
             name, method, handler = simple[tuple(tail)]
             return name, self._only(m, method, handler), ()
+        if tail[0] == "crdt" and len(tail) == 3:
+            handlers = {"GET": ("crdt_get", self.crdt.read), "POST": ("crdt_post", self.crdt.write)}
+            if r.method not in handlers:
+                raise HttpError(405, "method_not_allowed", f"{r.method} not allowed here; use GET or POST")
+            return handlers[r.method][0], handlers[r.method][1], (tail[1], tail[2])
         if tail[0] == "kv" and len(tail) in (2, 3):
             return self._kv_route(r, None, tail[1:])
         if tail[0] == "tenants" and len(tail) in (4, 5) and tail[2] == "kv":
@@ -171,6 +186,13 @@ class NodeApp:
 
     async def metrics_text(self, r: Request) -> tuple[int, bytes]:
         return 200, self.metrics.render()
+
+    async def openapi(self, r: Request) -> tuple[int, dict]:
+        """The contract as data (docs/openapi.yaml, read once, served as JSON)."""
+        try:
+            return 200, dict(contract_document())
+        except (OSError, ValueError) as exc:
+            raise HttpError(404, "not_found", f"the contract document is not available: {exc}") from None
 
     async def health(self, r: Request) -> tuple[int, dict]:
         status = self.raft.status()
@@ -235,7 +257,7 @@ class NodeApp:
         token = auth.bearer(r.headers)
         if token is None:
             raise HttpError(401, "unauthorized", "missing bearer token")
-        if not hmac.compare_digest(token, self.cluster.admin_token):
+        if not auth.same(token, self.cluster.admin_token):
             raise HttpError(403, "forbidden", "admin token required")
 
     def _tenant_for(self, r: Request, named: str | None) -> str:
@@ -281,6 +303,9 @@ class NodeApp:
         self._check_key(key)
         value = field(await r.json_object(), "value", str)
         self._check_value(value)
+        prefix = self.faults.get("crash_on_value_prefix")
+        if prefix and value.startswith(prefix):  # TEST ONLY: a handler bug on some valid input (answers 500)
+            raise RuntimeError("value normaliser failed (test fault crash_on_value_prefix)")
         return await self._dispatch({"op": "put", "tenant": tenant, "key": key, "value": value})
 
     async def kv_cas(self, r: Request, named: str | None, key: str) -> tuple[int, dict]:
@@ -329,7 +354,7 @@ class NodeApp:
         return status, payload
 
     async def internal_apply(self, r: Request) -> tuple[int, dict]:
-        if not hmac.compare_digest(r.headers.get(INTERNAL_HEADER, ""), self.forwarder.auth):
+        if not auth.same(r.headers.get(INTERNAL_HEADER, ""), self.forwarder.auth):
             raise HttpError(403, "forbidden", "internal endpoint")
         op = await r.json_object()
         if op.get("op") not in KV_OPS or not isinstance(op.get("tenant"), str) or not isinstance(op.get("key"), str):

@@ -24,7 +24,7 @@ PRESET_DIR = Path(__file__).parent / "presets"
 
 # Features this build of the testbed implements. A preset may request more; /v1/config reports the
 # difference instead of pretending.
-BUILT_FEATURES = frozenset({"multi_raft", "federation"})
+BUILT_FEATURES = frozenset({"multi_raft", "federation", "crdt", "geo_replication"})
 
 REQUIRED_PRESET_KEYS = {
     "cluster": {"regions": list, "groups": int, "host": str},
@@ -87,6 +87,10 @@ def validate_preset(data: dict[str, Any], where: str) -> None:
         raise ConfigError(f"preset {where}: regions must be non-empty strings")
     if not all(isinstance(v, bool) for v in data["features"].values()):
         raise ConfigError(f"preset {where}: every [features] value must be true or false")
+    crdt = data.get("crdt", {})  # optional: testbed/crdt_sync.py has defaults
+    if not isinstance(crdt, dict) or any(isinstance(v, bool) or not isinstance(v, int | float) or v <= 0
+                                         for v in crdt.values()):
+        raise ConfigError(f"preset {where}: every [crdt] value must be a number > 0")
     if not str(data.get("name", "")):
         raise ConfigError(f"preset {where}: missing name")
     try:

@@ -34,6 +34,12 @@ def _seconds(name: str, value: Any) -> float:
     return float(value)
 
 
+def _text(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise FaultSwitchError(f"test fault {name!r} must be a non-empty string, got {value!r}")
+    return value
+
+
 # name -> (validator, one-line description). The description is what docs/testbed.md says at more length.
 SWITCHES: dict[str, tuple[Callable[[str, Any], Any], str]] = {
     "tenant_leak": (_flag, "a tenant token may address another tenant's keys"),
@@ -44,8 +50,17 @@ SWITCHES: dict[str, tuple[Callable[[str, Any], Any], str]] = {
     "critical_log_after_s": (_seconds, "the cluster's first node logs one CRITICAL line this long after start"),
     "slow_election_s": (_seconds, "once a group has had a leader (or on a restart), its election timeouts "
                                   "become this long: a new leader after a kill takes at least this long"),
+    "crash_on_value_prefix": (_text, "PUT answers 500 (an unhandled exception) for a value starting with this "
+                                     "text: a handler bug on valid input"),
     "kill_misses_server": (_flag, "the node process daemonizes its server into another session, so a "
                                   "SIGKILL of the process the supervisor started leaves the server running"),
+    "crdt_merge_drops_concurrent": (_flag, "CRDT merges lose one of two concurrent updates: a remote counter "
+                                           "delta is merged by keeping the larger total, a remote set remove "
+                                           "deletes every tag the receiver holds (not the ones observed)"),
+    "crdt_clock_ignores_causality": (_flag, "the LWW register's hybrid clock ignores received timestamps and "
+                                            "runs 500 ms x region index behind: a later write can lose"),
+    "crdt_anti_entropy_stops_after_partition": (_flag, "a node stops CRDT anti-entropy to a peer for good once "
+                                                       "sends to it failed for give_up_s (3 s) in a row"),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 COMMIT_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+LAG_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0)
 
 
 class NodeMetrics:
@@ -24,6 +25,14 @@ class NodeMetrics:
                                registry=self.registry).labels(**labels)
         self.forwarded = Counter("testbed_forwarded_requests", "Requests forwarded to another group",
                                  ["to_group", "outcome"], registry=self.registry)
+        # CRDT anti-entropy (testbed/crdt_sync.py): seconds from a write's apply at its origin node to its
+        # apply here, per (origin region, this region); and rounds sent per destination region and outcome.
+        self.crdt_lag = Histogram(
+            "testbed_crdt_replication_lag_seconds", "Time from a CRDT write's apply at its origin to its apply "
+            "on this node, seconds", ["source_region", "dest_region"], buckets=LAG_BUCKETS, registry=self.registry)
+        self.crdt_rounds = Counter(
+            "testbed_crdt_anti_entropy_rounds", "Anti-entropy requests this node sent, by destination region and "
+            "outcome (ok/failed)", ["dest_region", "outcome"], registry=self.registry)
 
     def request(self, route: str, status: int) -> None:
         self._requests.labels(route=route, status=str(status)).inc()

@@ -83,4 +83,8 @@ class KVState(SyncObjConsumer):
         return {"value": entry[0], "version": entry[1]} if entry else None
 
     def key_count(self) -> int:
-        return sum(len(space) for space in self.data.values())
+        """Keys in this replica. Called from the HTTP thread while pysyncobj's thread applies commands:
+        ``list(...values())`` copies in one C call (no bytecode runs, so the GIL is not released inside it),
+        and ``len`` of each tenant's dict is atomic, so a concurrent apply that adds a tenant cannot raise
+        "dictionary changed size during iteration" here (issue 17); the count may be one apply stale."""
+        return sum(len(space) for space in list(self.data.values()))

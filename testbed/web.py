@@ -59,9 +59,28 @@ class Request:
             data = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise HttpError(400, "invalid_json", f"malformed JSON: {exc.msg if hasattr(exc, 'msg') else exc}") from None
+        except RecursionError:  # nesting deeper than the parser's stack: bad input, not a bug
+            raise HttpError(400, "invalid_json", "malformed JSON: nested too deeply") from None
+        except ValueError as exc:  # e.g. an integer literal over Python's digit limit
+            raise HttpError(400, "invalid_json", f"malformed JSON: {exc}") from None
         if not isinstance(data, dict):
             raise HttpError(400, "invalid_json", "request body must be a JSON object")
+        if _has_lone_surrogate(data):
+            # "\ud800" is valid JSON text but not Unicode: it cannot be stored or encoded as UTF-8
+            # (I-JSON, RFC 7493, forbids it). Refused here so no handler meets it (it used to answer 500).
+            raise HttpError(400, "invalid_json", "malformed JSON: a string holds a lone UTF-16 surrogate")
         return data
+
+
+def _has_lone_surrogate(data: Any) -> bool:
+    """Does any string (key or value) of a parsed JSON document hold a lone surrogate (U+D800-U+DFFF)?"""
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    except (RecursionError, ValueError):
+        return False  # too deep to re-encode: the handlers only read top-level fields
+    return False
 
 
 def field(data: dict[str, Any], name: str, kind: type | tuple[type, ...], nullable: bool = False) -> Any:

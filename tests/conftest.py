@@ -28,14 +28,45 @@ def start_cluster(directory: Path, **kwargs) -> TestbedTarget:
     return target
 
 
+# The shared cluster costs most of a core even when idle (2-core machines): the modules that use it run
+# first, and it stops right after the last test that needs it instead of idling through the rest.
+_SHARED: dict[str, object] = {}
+
+
+def _uses_cluster(item: pytest.Item) -> bool:
+    return "cluster" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    module_uses: dict[str, bool] = {}
+    for item in items:
+        module_uses[item.fspath.strpath] = module_uses.get(item.fspath.strpath, False) or _uses_cluster(item)
+    items.sort(key=lambda item: 0 if module_uses[item.fspath.strpath] else 1)  # stable: modules stay whole
+    users = [item.nodeid for item in items if _uses_cluster(item)]
+    _SHARED["last_user"] = users[-1] if users else None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    if item.nodeid == _SHARED.get("last_user") and "target" in _SHARED:
+        _stop_shared()
+
+
+def _stop_shared() -> None:
+    target, pids = _SHARED.pop("target"), _SHARED.pop("pids")
+    assert isinstance(target, TestbedTarget) and isinstance(pids, dict)
+    target.stop()
+    assert not [n for n in pids if target.is_running(n)], "cluster nodes left running"
+
+
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestbedTarget]:
     """One healthy god-tier cluster shared by the tests that do not break it for good."""
     target = start_cluster(tmp_path_factory.mktemp("testbed"))
-    pids = dict(target.pids)
+    _SHARED.update(target=target, pids=dict(target.pids))
     yield target
-    target.stop()
-    assert not [n for n in pids if target.is_running(n)], "cluster nodes left running"
+    if "target" in _SHARED:  # -k selections may never reach the last user
+        _stop_shared()
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ def test_unknown_action_argument(tmp_path):
     path = tmp_path / "typo.json"
     path.write_text(json.dumps(data))
     one_line_error(wrapper([str(path)], tmp_path / "none", tmp_path),
-                   "argument 'grup' is not part of the function signature")
+                   "arguments.grup: not an argument of chaos.actions.kill_leader; allowed: group")
     assert chaos_run(path, tmp_path, env_for(tmp_path / "none")).returncode != 0
 
 

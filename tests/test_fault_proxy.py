@@ -38,7 +38,7 @@ def test_proxy_crud_and_errors(proxy, echo):
     updated = proxy.set_toxic("crud", "latency", {"jitter": 2}, "latency_upstream", "upstream")
     assert updated["attributes"] == {"latency": 5, "jitter": 2}
     with pytest.raises(ToxiproxyError) as bad:
-        proxy.add_toxic("crud", "slicer", {"average_size": 1})
+        proxy.add_toxic("crud", "no_such_toxic", {"average_size": 1})
     assert bad.value.status == 400 and "invalid toxic type" in str(bad.value)
     with pytest.raises(ToxiproxyError) as bad_attr:
         proxy.add_toxic("crud", "latency", {"latancy": 5}, name="typo")
@@ -63,7 +63,73 @@ def test_only_loopback_by_default(proxy):
         proxy.create_proxy("remote", "10.1.2.3:80")
     assert remote.value.status == 400 and "loopback" in str(remote.value)
     with pytest.raises(ToxiproxyError):
-        proxy.create_proxy("anyhost", "127.0.0.1:80", listen="0.0.0.0:0")
+        proxy.create_proxy("lan", "127.0.0.1:80", listen="10.1.2.3:0")
+
+
+def test_every_interface_listen_is_served_on_loopback_with_a_note(proxy, echo):
+    """chaostoolkit-toxiproxy's create_proxy asks for 0.0.0.0 by default (issue 17 item 7)."""
+    created = proxy.create_proxy("anyhost", f"127.0.0.1:{echo.port}", listen="0.0.0.0:0")
+    assert created["listen"].startswith("127.0.0.1:") and listen_port(created) > 0
+    assert "loopback" in created["note"]
+    assert round_trip_ms(listen_port(created), count=3) < 5000
+    proxy.delete_proxy("anyhost")
+
+
+def read_all(sock: socket.socket, limit: float = 10.0) -> tuple[bytes, list[float]]:
+    """Everything until the peer closes, and the monotonic time of each recv."""
+    sock.settimeout(limit)
+    data, times = b"", []
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data, times
+        data += chunk
+        times.append(time.monotonic())
+
+
+def test_slicer_hands_data_on_in_slices(proxy, echo):
+    port = listen_port(proxy.create_proxy("slice", f"127.0.0.1:{echo.port}"))
+    proxy.add_toxic("slice", "slicer", {"average_size": 10, "size_variation": 0, "delay": 20_000})  # 20 ms apart
+    sock = connect(port)
+    started = time.monotonic()
+    sock.sendall(b"z" * 80)  # 8 slices of 10 bytes, 20 ms apart: >= 140 ms from first to last
+    got, times = b"", []
+    sock.settimeout(10)
+    while len(got) < 80:
+        chunk = sock.recv(65536)
+        assert chunk
+        got += chunk
+        times.append(time.monotonic())
+    sock.close()
+    assert got == b"z" * 80
+    assert len(times) >= 3 and times[-1] - started >= 0.12, (len(times), times[-1] - started)
+    proxy.delete_proxy("slice")
+
+
+def test_limit_data_closes_after_the_limit(proxy, echo):
+    port = listen_port(proxy.create_proxy("limit", f"127.0.0.1:{echo.port}"))
+    proxy.add_toxic("limit", "limit_data", {"bytes": 10})  # downstream: 10 bytes come back, then the close
+    sock = connect(port)
+    sock.sendall(b"0123456789abcdef")
+    data, _ = read_all(sock)
+    sock.close()
+    assert data == b"0123456789"
+    proxy.delete_proxy("limit")
+
+
+def test_slow_close_delays_the_close(proxy, echo):
+    port = listen_port(proxy.create_proxy("slowc", f"127.0.0.1:{echo.port}"))
+    proxy.add_toxic("slowc", "slow_close", {"delay": 300}, stream="downstream")
+    sock = connect(port)
+    sock.sendall(b"hi")
+    sock.settimeout(5)
+    assert sock.recv(10) == b"hi"
+    sock.shutdown(socket.SHUT_WR)  # the echo server closes its side; the proxy passes that on 300 ms late
+    started = time.monotonic()
+    data, _ = read_all(sock)
+    sock.close()
+    assert data == b"" and 0.25 <= time.monotonic() - started <= 15.0
+    proxy.delete_proxy("slowc")
 
 
 def test_disable_refuses_and_enable_rebinds_same_port(proxy, echo):

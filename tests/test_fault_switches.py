@@ -31,6 +31,8 @@ def init_testbed(tmp_path: Path, faults: str) -> subprocess.CompletedProcess:
     ('{"stale_reads": 1}', "unknown test fault 'stale_reads'"),
     ('{"stale_read_fraction": 1.5}', "must be a fraction between 0 and 1"),
     ('{"kill_misses_server": 1}', "must be true or false"),
+    ('{"crdt_merge_drops_concurrent": 1}', "must be true or false"),
+    ('{"crdt_clock_ignores_causality": "yes"}', "must be true or false"),
     ('{"slow_election_s": -3}', "must be a number of seconds"),
     ('[1]', "must be a JSON object"),
     ("{oops", "is not JSON"),

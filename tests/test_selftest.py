@@ -62,7 +62,7 @@ must_not_fail = []
 @pytest.mark.parametrize("only, must_fail, message", [
     ('["federation"]', '["no-such"]', "unknown criterion 'no-such'"),
     ('["federation"]', '["tenants"]', "'tenants' is judged but not in 'only'"),
-    ('["crdt"]', '["crdt"]', "not built yet"),
+    ('["sql"]', '["sql"]', "not built yet"),
     ('[]', '[]', "must name at least one criterion"),
     ('["preset"]', '[]', "claims nothing"),
 ])

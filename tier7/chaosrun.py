@@ -44,24 +44,66 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--var", action="append", default=[], metavar="KEY[:TYPE]=VALUE",
                      help="configuration value, as `chaos run --var` (TYPE: int, float, str, bytes)")
     run.add_argument("--run-dir", type=Path, default=None,
-                     help="run folder (default $TIER7_RUN_DIR, else a new results/<UTC>-chaos)")
-    run.add_argument("--testbed-dir", type=Path, default=None,
-                     help="the target testbed (default $TIER7_TESTBED_DIR, else results/testbed)")
-    heal = csub.add_parser("heal", help="undo every fault on the testbed: resume, restart, remove network faults")
-    heal.add_argument("--testbed-dir", type=Path, default=None, help="default $TIER7_TESTBED_DIR or results/testbed")
-    csub.add_parser("list", help="list the bundled experiments")
+                     help="run folder (default $TIER7_RUN_DIR, else the load run in progress on the same "
+                          "target, else a new results/<UTC>-chaos)")
+    run.add_argument("--new-run", action="store_true",
+                     help="record in a new results/<UTC>-chaos folder even when a load run is in progress")
+    from .targetarg import HELP as TARGET_HELP
+
+    # --target is the one name for the cluster across tier7 (tier7/targetarg.py, resolved by tier7/cli.py);
+    # --testbed-dir is its old name, kept working but hidden.
+    run.add_argument("--target", default=None, metavar="TARGET", help=TARGET_HELP + " (default: testbed)")
+    run.add_argument("--testbed-dir", type=Path, default=None, help=argparse.SUPPRESS)
+    heal = csub.add_parser("heal", help="undo every fault on the target: resume, restart, remove every toxic but "
+                                        "the geography; then check nothing is left (exit 1 if something is)")
+    heal.add_argument("--target", default=None, metavar="TARGET", help=TARGET_HELP + " (default: testbed)")
+    heal.add_argument("--testbed-dir", type=Path, default=None, help=argparse.SUPPRESS)
+    csub.add_parser("list", help="list the bundled experiments with their variables and defaults")
 
 
 def command(args: argparse.Namespace) -> int:
     if args.action == "list":
-        for path in sorted(EXPERIMENTS.glob("*.json")):
-            print(f"{path.stem:<20} {json.loads(path.read_text()).get('title', '')}")
+        print(list_text())
         return 0
     if args.action == "heal":
-        done = heal_target({"tier7_testbed_dir": str(args.testbed_dir)} if args.testbed_dir else {})
-        print(f"healed: {json.dumps(done)}")
-        return 0
-    return run_experiment(args.experiment, args.var, args.run_dir, args.testbed_dir)
+        configuration = {"tier7_testbed_dir": str(args.testbed_dir)} if args.testbed_dir else {}
+        for item in getattr(args, "var", []):  # tier7/cli.py puts a --target file there
+            if item.startswith("tier7_target="):
+                configuration["tier7_target"] = item.split("=", 1)[1]
+        return heal_command(configuration)
+    return run_experiment(args.experiment, args.var, args.run_dir, args.testbed_dir,
+                          new_run=getattr(args, "new_run", False))
+
+
+HARNESS_VARS = ("tier7_target", "tier7_testbed_dir", "tier7_run_dir")  # set by --target / --run-dir
+
+
+def variables(experiment: dict[str, Any]) -> list[tuple[str, str]]:
+    """(name, default as text) of an experiment's configuration values a ``--var`` may set, the harness's
+    own (``tier7_*``, set through --target / --run-dir) left out."""
+    found = []
+    for name, value in (experiment.get("configuration") or {}).items():
+        if name in HARNESS_VARS:
+            continue
+        if isinstance(value, dict) and value.get("type") == "env":
+            shown = f"{value.get('default', '')!r} (env ${value.get('key')})"
+        else:
+            shown = json.dumps(value)
+        found.append((name, shown))
+    return found
+
+
+def list_text() -> str:
+    """``tier7 chaos list``: each bundled experiment, its title and its variables with their defaults."""
+    lines = []
+    for path in sorted(EXPERIMENTS.glob("*.json")):
+        experiment = json.loads(path.read_text())
+        lines.append(f"{path.stem:<20} {experiment.get('title', '')}")
+        shown = variables(experiment)
+        lines.append("    vars: " + (", ".join(f"{name}={value}" for name, value in shown) if shown else "none"))
+    lines.append("\nset a variable with --var NAME=VALUE (typed: --var NAME:int=VALUE), e.g. "
+                 "tier7 chaos run kill-raft-leader --var group=g1")
+    return "\n".join(lines)
 
 
 def experiment_path(name: str) -> Path:
@@ -90,15 +132,30 @@ def load(path: Path) -> dict[str, Any]:
     try:
         ensure_experiment_is_valid(experiment)
     except ChaosException as exc:
-        raise Tier7Error(f"invalid experiment {path}: {exc}") from None
+        from .experiment_check import explain
+
+        # the field and the allowed values where this harness can tell them, else chaoslib's words
+        raise Tier7Error(explain(experiment, path) or f"invalid experiment {path}: {exc}") from None
     except (TypeError, KeyError, AttributeError) as exc:
         raise Tier7Error(f"invalid experiment {path}: {exc.__class__.__name__}: {exc}") from None
     return experiment
 
 
+VAR_TYPES = ("int", "float", "str", "bytes")
+
+
 def parse_vars(items: list[str]) -> dict[str, Any]:
+    """``--var KEY[:TYPE]=VALUE`` items as Chaos Toolkit reads them; a malformed one is a one-line error
+    naming it (chaoslib itself says "not enough values to unpack")."""
     from chaoslib import convert_vars
 
+    for item in items:
+        key, eq, _ = item.partition("=")
+        name, colon, kind = key.partition(":")
+        if not eq or not name.strip():
+            raise Tier7Error(f"--var {item!r}: expected KEY[:TYPE]=VALUE, e.g. --var group=g1")
+        if colon and kind not in VAR_TYPES:
+            raise Tier7Error(f"--var {item!r}: unknown type {kind!r}; one of {', '.join(VAR_TYPES)}")
     try:
         return convert_vars(items)
     except ValueError as exc:
@@ -169,6 +226,29 @@ def heal_target(configuration: dict[str, Any]) -> dict[str, Any]:
     return target.heal(HEAL_TIMEOUT_S)
 
 
+def heal_command(configuration: dict[str, Any]) -> int:
+    """``tier7 chaos heal``: heal, then ask ``faults_in_force`` (the same probe experiments use) what is
+    still in force, so "healed" is only printed when the two agree. Exit 0 healed, 1 something remains."""
+    from chaoslib.exceptions import ActivityFailed
+
+    from chaos.probes import faults_in_force
+
+    done = heal_target(configuration)
+    print(f"undone: {json.dumps(done)}")
+    try:
+        found = faults_in_force(configuration)
+    except ActivityFailed as exc:
+        raise Tier7Error(f"healed, but cannot check what is still in force: {exc}") from None
+    remaining = {k: v for k, v in found.items() if k != "network" and v}
+    remaining.update({f"network {k}": v for k, v in (found.get("network") or {}).items() if v})
+    if remaining:
+        print("NOT healed, still in force: " + "; ".join(f"{k}: {', '.join(map(str, v))}"
+                                                         for k, v in sorted(remaining.items())))
+        return 1
+    print("healed: nothing in force (faults_in_force agrees)")
+    return 0
+
+
 def _logging(folder: Path) -> list[logging.Handler]:
     logger = logging.getLogger("chaostoolkit")
     logger.setLevel(logging.DEBUG)
@@ -183,18 +263,28 @@ def _logging(folder: Path) -> list[logging.Handler]:
     return [console, file]
 
 
-def run_experiment(name: str, var_items: list[str], run_dir: Path | None, testbed_dir: Path | None) -> int:
+def run_experiment(name: str, var_items: list[str], run_dir: Path | None, testbed_dir: Path | None,
+                   new_run: bool = False) -> int:
     path = experiment_path(name)
     experiment = load(path)
     config_vars = parse_vars(var_items)
     if testbed_dir is not None:
         config_vars["tier7_testbed_dir"] = str(testbed_dir)
-    from tier7 import runfolder
-
-    named = run_dir or os.environ.get("TIER7_RUN_DIR")
-    run_dir = runfolder.create(Path(named).resolve()) if named else runfolder.new_run_dir("chaos").resolve()
+    run_dir, joined, said = select_run_dir(run_dir, new_run, config_vars)
     config_vars["tier7_run_dir"] = str(run_dir)
-    configuration = preflight(experiment, config_vars)
+    try:
+        configuration = preflight(experiment, config_vars)
+    except BaseException:
+        # a chaos run that cannot start (unreachable or stopped target) leaves no empty run folder
+        # behind, and `latest` was not moved to it (select_run_dir leaves that to a started run)
+        if not joined and run_dir.is_dir() and not any(run_dir.iterdir()):
+            run_dir.rmdir()
+        raise
+    print(said, file=sys.stderr, flush=True)
+    if not joined:
+        from tier7 import runfolder
+
+        runfolder.point_latest(run_dir)
     folder = experiment_folder(run_dir, path.stem)
     handlers = _logging(folder)
     started = time.time()
@@ -230,7 +320,38 @@ def run_experiment(name: str, var_items: list[str], run_dir: Path | None, testbe
     _run_json(run_dir, path, var_items, started, configuration)
     print(f"tier7 chaos: {path.stem}: {verdict}" + "".join(f"\n  - {p}" for p in problems))
     print(f"  journal: {folder / 'journal.json'}\n  history: {run_dir / 'history'}")
+    if joined:
+        print(f"  joined the load run in progress: {run_dir} (its web UI's Faults tab and `tier7 analyze` show it)")
     return code
+
+
+def target_folder(config_vars: dict[str, Any]) -> Path:
+    """The folder of the target's cluster or target file (where a load run in progress leaves its
+    ``live-run.json``): the testbed folder, or the target file's folder."""
+    from chaos.target import TARGET_KEY, setting, testbed_dir
+
+    kind = setting(config_vars, TARGET_KEY, "TIER7_TARGET", "testbed")
+    return (testbed_dir(config_vars) if kind == "testbed" else Path(kind).parent).resolve()
+
+
+def select_run_dir(explicit: Path | None, new_run: bool, config_vars: dict[str, Any]) -> tuple[Path, bool, str]:
+    """The run folder this chaos run records into (tier7/liverun.py: ``--run-dir``, ``--new-run``,
+    ``$TIER7_RUN_DIR``, the load run in progress on the same target, else a new ``results/<UTC>-chaos``),
+    (folder, whether it joined a load run, the line saying which: printed once the target answered, so a
+    start-up error stays one line). A joined run's folder is not made ``results/latest`` again: the load
+    run owns it."""
+    from tier7 import liverun, runfolder
+
+    if explicit is not None and new_run:
+        raise Tier7Error("--run-dir and --new-run contradict each other: give one")
+    chosen, why = liverun.choose_run_dir(explicit, new_run, os.environ.get("TIER7_RUN_DIR"), target_folder(config_vars))
+    joined = why.startswith("joined")
+    said = f"tier7 chaos: {why if joined else 'recording into ' + why}"
+    if chosen is None:
+        return runfolder.new_run_dir("chaos", link=False).resolve(), False, said
+    if not joined:
+        chosen.resolve().mkdir(parents=True, exist_ok=True)  # `latest` moves once the run has started
+    return chosen.resolve(), joined, said
 
 
 def _run(experiment: dict[str, Any], config_vars: dict[str, Any]) -> dict[str, Any]:

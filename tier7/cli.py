@@ -1,4 +1,8 @@
-"""The ``tier7`` command line. User errors print one line and exit 2; Ctrl-C exits 130."""
+"""The ``tier7`` command line. User errors print one line and exit 2; Ctrl-C exits 130.
+
+``tier7`` alone prints its help (exit 0), a group without its subcommand (``tier7 chaos``) the group's help
+(exit 2). Every subcommand names the cluster with ``--target`` (tier7/targetarg.py); the older ``--dir``,
+``--testbed-dir`` and ``--target-file`` still work, hidden. Help style and examples: tier7/cli_style.py."""
 
 from __future__ import annotations
 
@@ -9,24 +13,53 @@ import threading
 import time
 from pathlib import Path
 
+from . import cli_style
 from .errors import Tier7Error
+from .targetarg import HELP as TARGET_HELP
+
+
+class VersionAction(argparse.Action):
+    """``--version``: the package version and the git commit (looked up only when asked)."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="print the version and git commit, then exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        from . import __version__
+        from .runfolder import git_commit
+
+        print(f"tier7 {__version__} (commit {git_commit()[:12]})")
+        parser.exit(0)
+
+
+def add_target(parser: argparse.ArgumentParser, old: str | None, dest: str, must_exist: bool = True) -> None:
+    """The canonical ``--target`` and, hidden, the old name of the same option."""
+    text = TARGET_HELP + " (default: testbed)" if must_exist else \
+        "the testbed's folder or its cluster.json (default: $TIER7_TESTBED_DIR, else results/testbed)"
+    parser.add_argument("--target", dest="target", default=None, metavar="TARGET", help=text)
+    if old is not None:
+        parser.add_argument(old, dest=dest, type=Path, default=None, help=argparse.SUPPRESS)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tier7", description="Tier 7 (plan 45-04) verification harness")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(prog="tier7", description="Tier 7 (plan 45-04) verification harness: "
+                                     "a bundled reference cluster, recorded load, chaos experiments and the "
+                                     "plan's verdicts. `tier7 COMMAND --help` for each command.")
+    parser.add_argument("--version", action=VersionAction)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     testbed = sub.add_parser("testbed", help="run the bundled reference cluster")
-    tsub = testbed.add_subparsers(dest="action", required=True)
+    tsub = testbed.add_subparsers(dest="action", metavar="ACTION")
     up = tsub.add_parser("up", help="start a fresh cluster and leave it running")
     up.add_argument("--preset", default="god-tier", help="preset name or path to a preset TOML (default god-tier)")
-    up.add_argument("--dir", type=Path, default=None, help="cluster folder (default results/testbed)")
+    add_target(up, "--dir", "dir", must_exist=False)
     up.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for every group's leader")
     up.add_argument("--geo", default=None,
                     help="simulated-regions profile of the preset (compressed, realistic) or none (default: preset's)")
     for name, text in (("status", "show the groups and their leaders"), ("down", "stop every node")):
         p = tsub.add_parser(name, help=text)
-        p.add_argument("--dir", type=Path, default=None, help="cluster folder (default results/testbed)")
+        add_target(p, "--dir", "dir", must_exist=False)
 
     from .load.cli import add_load_parser
 
@@ -43,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     from analysis.cli import add_parser as add_analyze
 
     add_analyze(sub)
+    load = sub.choices["load"]
+    if not any("--target" in a.option_strings for a in load._actions):
+        load.add_argument("--target", dest="target", default=None, metavar="TARGET",
+                          help=TARGET_HELP + " (default: testbed)")
+    cli_style.hide(load, "--target-file")
+    parser.set_defaults(_parsers=cli_style.style(parser))
     return parser
 
 
@@ -51,8 +90,18 @@ def main(argv: list[str] | None = None) -> int:
     # ignored: Ctrl-C (or the runner's SIGINT to a subcommand) would do nothing and no rollback would run.
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.default_int_handler)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        parser.print_help()
+        return 0
+    args = parser.parse_args(argv)
+    group = args._parsers.get(" ".join(p for p in (args.command, getattr(args, "action", None)) if p) or "")
+    if args.command is None or getattr(args, "action", "") is None:  # a group without its subcommand
+        (group or parser).print_help()
+        return 2
     try:
+        resolve_target(args)
         if args.command == "testbed":
             return testbed_command(args)
         if args.command == "load":
@@ -84,6 +133,37 @@ def main(argv: list[str] | None = None) -> int:
     return 1
 
 
+def resolve_target(args: argparse.Namespace) -> None:
+    """Turn ``--target`` into what each subcommand reads (its old option's attribute); giving both the
+    new and the old name is refused."""
+    from .targetarg import classify, testbed_folder
+
+    value = getattr(args, "target", None)
+    if args.command == "verify":
+        choice = classify(value)
+        if choice.kind == "testbed-dir":
+            args.target = str(choice.path / "cluster.json")  # a running testbed: open it, do not start one
+        return
+    if value is None:
+        return
+    old = {"testbed": "dir", "load": "target_file", "chaos": "testbed_dir"}.get(args.command)
+    if old and getattr(args, old, None):
+        flag = {"dir": "--dir", "target_file": "--target-file", "testbed_dir": "--testbed-dir"}[old]
+        raise Tier7Error(f"give --target or its old name {flag}, not both")
+    if args.command == "testbed":
+        args.dir = testbed_folder(value, must_exist=args.action != "up")
+    elif args.command == "load":
+        choice = classify(value)
+        args.target_file = "" if choice.path is None else str(
+            choice.path / "cluster.json" if choice.kind == "testbed-dir" else choice.path)
+    elif args.command == "chaos":
+        choice = classify(value)
+        if choice.kind == "testbed-dir":
+            args.testbed_dir = choice.path
+        elif choice.kind == "file":
+            args.var = [*getattr(args, "var", []), f"tier7_target={choice.path}"]
+
+
 def testbed_command(args: argparse.Namespace) -> int:
     from .targets.testbed import DEFAULT_DIR, TestbedTarget
     from .topology import format_table, observe
@@ -109,7 +189,7 @@ def testbed_command(args: argparse.Namespace) -> int:
         print()
         print(format_table(topology))
         print(f"\ncluster file: {target.cluster_file}\nstop with: tier7 testbed down"
-              + (f" --dir {directory}" if args.dir else ""))
+              + (f" --target {directory}" if args.dir else ""))
         return 0
     target = TestbedTarget(directory)
     if args.action == "status":

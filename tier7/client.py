@@ -33,6 +33,8 @@ from geventhttpclient.response import HTTPParseError, HTTPResponse
 from .history import HistoryWriter, now_ns
 
 PROTOCOL = "h1"
+# Fields of a CRDT answer the history keeps on the ok completion (docs/contract.md, CRDT keys).
+CRDT_ANSWER_FIELDS = ("timestamp", "removed_tags", "version_vector")
 MAX_RECONNECT_BACKOFF_S = 0.5
 
 
@@ -204,6 +206,37 @@ class RecordingClient:
     def delete(self, key: str, tenant: str | None = None, cross_tenant: bool = False) -> Result:
         return self._call("delete", "DELETE", kv_path(key, tenant), None, key, tenant, None, cross_tenant)
 
+    # -- CRDT operations (contract v2: every node holds a replica; acknowledged once applied locally) --
+
+    def crdt_inc(self, key: str, delta: int, op_id: str) -> Result:
+        """Add ``delta`` (an integer, may be negative) to PN-counter ``key``; recorded as f ``crdt_inc``."""
+        return self._crdt("crdt_inc", "counter", key, {"op": "inc", "delta": delta, "op_id": op_id}, delta, op_id)
+
+    def crdt_add(self, key: str, element: str, op_id: str) -> Result:
+        """Add ``element`` to OR-set ``key`` (its tag is ``op_id``); recorded as f ``crdt_add``."""
+        return self._crdt("crdt_add", "set", key, {"op": "add", "element": element, "op_id": op_id}, element, op_id)
+
+    def crdt_remove(self, key: str, element: str, op_id: str) -> Result:
+        """Remove ``element`` from OR-set ``key``; the ``ok`` completion records the ``removed_tags``."""
+        return self._crdt("crdt_remove", "set", key, {"op": "remove", "element": element, "op_id": op_id},
+                          element, op_id)
+
+    def crdt_set(self, key: str, value: str, op_id: str) -> Result:
+        """Write LWW register ``key``; the ``ok`` completion records the write's ``timestamp``."""
+        return self._crdt("crdt_set", "register", key, {"op": "set", "value": value, "op_id": op_id}, value, op_id)
+
+    def crdt_read(self, crdt: str, key: str, final: bool = False) -> Result:
+        """Read the serving node's replica of ``key`` (``crdt``: counter | set | register); the ``ok``
+        completion records the value, the register's ``timestamp`` and the ``version_vector``. ``final``
+        marks the reads taken after the writers stopped (the convergence check reads those)."""
+        path = f"/v1/crdt/{quote(crdt, safe='')}/{quote(key, safe='')}"
+        fields: dict[str, Any] = {"crdt": crdt, **({"final": True} if final else {})}
+        return self._call("crdt_read", "GET", path, None, key, None, None, False, fields)
+
+    def _crdt(self, f: str, crdt: str, key: str, body: dict[str, Any], value: Any, op_id: str) -> Result:
+        path = f"/v1/crdt/{quote(crdt, safe='')}/{quote(key, safe='')}"
+        return self._call(f, "POST", path, body, key, None, value, False, {"crdt": crdt, "op_id": op_id})
+
     def create_tenant(self, name: str) -> Result:
         """Create (or re-create, idempotently) tenant ``name``; the token is in ``result.body``, never recorded."""
         return self._call("create_tenant", "POST", "/v1/tenants", {"name": name}, None, name, None, False)
@@ -269,6 +302,10 @@ class RecordingClient:
                 extra["version"] = answer["version"]
             if f == "create_tenant":
                 extra["created"] = answer.get("created")
+            if f.startswith("crdt_"):  # what the CRDT checker recomputes merges from (absent fields omitted)
+                for name in CRDT_ANSWER_FIELDS:
+                    if name in answer:
+                        extra[name] = answer[name]
         history.append({"type": kind, "time": done, **common, "value": result_value, "node": node,
                         "group": group, "error": error, "status": status, "latency_ms": round(latency_ms, 3),
                         **extra})
@@ -314,4 +351,6 @@ def _completion_value(f: str, kind: str, status: int | None, value: Any, answer:
         return answer.get("deleted")
     if f == "create_tenant":
         return None
+    if f == "crdt_read":
+        return answer.get("value") if kind == "ok" and answer is not None else None
     return value

@@ -23,6 +23,13 @@ Event fields (absent fields are omitted from the line):
 - The recording client (tier7/client.py) also puts ``version`` (the group's revision) on ``ok`` writes
   and reads, and ``created`` on ``ok`` create_tenant; after an ``info`` it continues under a new process
   name (``w0-u17`` -> ``w0-u17.1``), as the operation may still be in flight.
+- CRDT operations (contract v2): ``f`` is ``crdt_inc`` | ``crdt_add`` | ``crdt_remove`` | ``crdt_set`` |
+  ``crdt_read``; ``crdt`` names the CRDT type (counter | set | register), ``op_id`` the operation's unique id
+  (an OR-set add's tag), ``value`` the delta, element or register value (a read's ``ok``: the value read).
+  The ``ok`` completion adds what the serving node answered: ``timestamp`` ([physical_ms, logical, node_id],
+  register writes and reads), ``removed_tags`` (set removes: the add tags the node had observed) and
+  ``version_vector`` (reads); ``final`` marks the reads taken after the writers stopped. Older folders
+  without these fields still load (absent fields are simply missing columns).
 - ``nemesis`` events use process ``nemesis``: ``invoke`` when a fault activity starts, ``ok``/``fail``
   when it ends, ``value`` holding its details (target node, group, ...).
 """

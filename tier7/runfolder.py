@@ -5,6 +5,7 @@ redacted (tier7.report.redact) from everything written here."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -25,6 +26,12 @@ def create(run_dir: Path) -> Path:
     """Create ``run_dir`` and point ``<parent>/latest`` at it (relative symlink, replaced atomically; a
     ``latest`` that is not a symlink is left alone)."""
     run_dir.mkdir(parents=True, exist_ok=True)
+    return point_latest(run_dir)
+
+
+def point_latest(run_dir: Path) -> Path:
+    """Point ``<parent>/latest`` at ``run_dir`` (a command does it once its run has really started, so a
+    command that cannot start never moves ``latest`` away from the last real run)."""
     link = run_dir.parent / "latest"
     tmp = run_dir.parent / f".latest-{time.monotonic_ns()}"
     try:
@@ -35,8 +42,16 @@ def create(run_dir: Path) -> Path:
     return run_dir
 
 
-def new_run_dir(kind: str, results: Path = Path("results")) -> Path:
-    """Create and return ``<results>/<UTC time>-<kind>`` (suffixed ``-2``, ``-3``... if taken)."""
+def discard(run_dir: Path) -> None:
+    """Remove a run folder a command created and could not use (its run never started): no empty or
+    half-made folder is left beside the real runs. Only a folder under a results folder, never a link."""
+    if run_dir.is_dir() and not run_dir.is_symlink():
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def new_run_dir(kind: str, results: Path = Path("results"), link: bool = True) -> Path:
+    """Create and return ``<results>/<UTC time>-<kind>`` (suffixed ``-2``, ``-3``... if taken); with
+    ``link`` point ``<results>/latest`` at it now, else the caller does (``point_latest``) once it started."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     results.mkdir(parents=True, exist_ok=True)
     candidate = results / f"{stamp}-{kind}"
@@ -48,7 +63,7 @@ def new_run_dir(kind: str, results: Path = Path("results")) -> Path:
         except FileExistsError:
             candidate = results / f"{stamp}-{kind}-{number}"
             number += 1
-    return create(candidate)
+    return point_latest(candidate) if link else candidate
 
 
 def write_json(path: Path, data: Any, secrets: Iterable[str] = ()) -> Path:

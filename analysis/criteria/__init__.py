@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..facts import RunFacts
-from . import failover, federation, multi_raft, preset, tenants, whole_run
+from . import contract, crdt, failover, federation, multi_raft, multi_region_write, preset, tenants, whole_run
 from .result import CriterionResult
 
 JudgeFn = Callable[[RunFacts, Any], CriterionResult]
@@ -15,9 +15,12 @@ JUDGES: dict[str, JudgeFn] = {
     "preset": preset.judge,
     "multi-raft": multi_raft.judge,
     "federation": federation.judge,
+    "crdt": crdt.judge,
+    "multi-region-write": multi_region_write.judge,
     "tenants": tenants.judge,
     "failover": failover.judge,
     "logs": whole_run.judge_logs,
     "linearizable": whole_run.judge_linearizable,
     "no-lost-writes": whole_run.judge_no_lost_writes,
+    "contract": contract.judge,
 }

@@ -17,12 +17,13 @@ import random
 from collections import deque
 from collections.abc import Callable, Sequence
 
-from .toxics import Toxic
+from .toxics import Toxic, slice_offsets
 
 HIGH_WATER = 4 * 1024 * 1024   # bytes queued before the source is paused
 LOW_WATER = 1024 * 1024        # bytes queued below which it resumes
 EARLY_S = 0.0002               # a chunk due within this many seconds of now goes in the current batch
 MAX_LAG_S = 0.002
+CLOSE = object()               # queue marker: close the whole link once what is before it was handed on
 
 
 class TimerLag:
@@ -48,13 +49,17 @@ class Pipe:
         self._rng = rng or random.Random()
         self._active: list[Toxic] = []
         self._draws: dict[str, tuple[int, bool]] = {}          # toxic name -> (revision, applies here)
-        self._queue: deque[tuple[float, bytes | None]] = deque()  # (due, data); None = end of stream
+        # (due, data); None = end of stream; CLOSE = close the link (limit_data reached)
+        self._queue: deque[tuple[float, object]] = deque()
         self._queued = 0
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
         self._last_due = 0.0
         self._bandwidth_free = 0.0
         self._fault_timers: dict[tuple[str, int], asyncio.TimerHandle] = {}
+        self._limit_sent: dict[str, int] = {}  # limit_data toxic name -> bytes passed (lives with the link)
+        self._limit_reached = False
+        self._slicing = False  # a slicer is active: hand slices on one write each, never joined
         self._throttled = False
         self.closed = False
 
@@ -74,6 +79,7 @@ class Pipe:
             if applies:
                 active.append(toxic)
         self._draws, self._active = draws, active
+        self._slicing = any(t.type == "slicer" for t in active)
         live = {(t.name, t.revision) for t in active}
         for key in [k for k in self._fault_timers if k not in live]:
             self._fault_timers.pop(key).cancel()
@@ -85,12 +91,21 @@ class Pipe:
     # -- data --
 
     def feed(self, data: bytes) -> None:
-        if self.closed:
+        if self.closed or self._limit_reached:
             return
         if not self._active and not self._queue:
             self._deliver(data)
             return
         due = self._loop.time()
+        close_after = False
+        slicer: Toxic | None = None
+        for toxic in self._active:
+            if toxic.type == "limit_data":  # first: what is cut off is never delayed or sliced
+                limit = int(toxic.attr("bytes"))
+                sent = self._limit_sent.get(toxic.name, 0)
+                data = data[:max(0, limit - sent)]
+                self._limit_sent[toxic.name] = sent + len(data)
+                close_after = close_after or sent + len(data) >= limit
         for toxic in self._active:
             kind = toxic.type
             if kind == "latency":
@@ -112,21 +127,36 @@ class Pipe:
                     self._fault_timers[key] = self._loop.call_later(toxic.attr("timeout") / 1000,
                                                                     self._close_link, True)
                 return
-        self._push(due, data)
+            elif kind == "slicer":
+                slicer = toxic
+        if slicer is None:
+            if data:
+                self._push(due, data)
+        else:
+            step = slicer.attr("delay") / 1_000_000  # microseconds, as Toxiproxy
+            offsets = slice_offsets(len(data), int(slicer.attr("average_size")),
+                                    int(slicer.attr("size_variation")), self._rng)
+            for index, (start, end) in enumerate(offsets):
+                self._push(due + index * step, data[start:end])
+        if close_after:
+            self._limit_reached = True  # Toxiproxy closes the link once the limit is reached
+            self._push(due, CLOSE)
 
     def feed_eof(self) -> None:
-        """The source ended its stream; pass the end on after the data already queued."""
+        """The source ended its stream; pass the end on after the data already queued (``slow_close``:
+        that many ms later)."""
         if not self.closed:
-            self._push(self._loop.time(), None)
+            delay = max((t.attr("delay") for t in self._active if t.type == "slow_close"), default=0.0)
+            self._push(self._loop.time() + delay / 1000, None)
 
-    def _push(self, due: float, item: bytes | None) -> None:
+    def _push(self, due: float, item: object) -> None:
         due = max(due, self._last_due)
         self._last_due = due
         if not self._queue and due <= self._loop.time() + EARLY_S:
-            self._hand_on([item] if item is not None else [], item is None)
+            self._hand_on([item] if isinstance(item, bytes) else [], item is None, item is CLOSE)
             return
         self._queue.append((due, item))
-        if item is not None:
+        if isinstance(item, bytes):
             self._queued += len(item)
             if self._queued > HIGH_WATER and not self._throttled:
                 self._throttled = True
@@ -146,15 +176,15 @@ class Pipe:
         TimerLag.observe(now - self._timer_at)
         horizon = now + max(EARLY_S, TimerLag.value)
         batch: list[bytes] = []
-        ended = False
+        ended = shut = False
         while self._queue and self._queue[0][0] <= horizon:
             _, item = self._queue.popleft()
-            if item is None:
-                ended = True
+            if not isinstance(item, bytes):
+                ended, shut = item is None, item is CLOSE
                 break
             batch.append(item)
             self._queued -= len(item)
-        self._hand_on(batch, ended)
+        self._hand_on(batch, ended, shut)
         if self.closed:
             return
         if self._queue:
@@ -163,9 +193,9 @@ class Pipe:
             self._throttled = False
             self._throttle(False)
 
-    def _hand_on(self, batch: list[bytes], ended: bool) -> None:
+    def _hand_on(self, batch: list[bytes], ended: bool, shut: bool = False) -> None:
         if batch:
-            if self._coalesce:
+            if self._coalesce and not self._slicing:
                 self._deliver(batch[0] if len(batch) == 1 else b"".join(batch))
             else:
                 for item in batch:
@@ -173,6 +203,9 @@ class Pipe:
         if ended:
             self._queue.clear()
             self._finish()
+        elif shut:
+            self._queue.clear()
+            self._close_link(False)
 
     def close(self) -> None:
         """Stop for good: drop queued data and cancel every timer."""

@@ -5,13 +5,17 @@ ordered list of toxics. Enabling binds the listen address (port 0 picks one; the
 the bound port, as Toxiproxy does); disabling stops listening and closes every link. The transport is
 chosen by ``protocol`` (``tcp``; the registry ``TRANSPORTS`` is where a UDP relay for QUIC joins).
 
-By default only loopback addresses may be listened on or proxied to (``allow_remote`` lifts that).
+By default only loopback addresses may be listened on or proxied to (``allow_remote`` lifts that). A listen
+address on every interface (``0.0.0.0`` or ``::``, the default of chaostoolkit-toxiproxy's ``create_proxy``)
+is then served on loopback instead (``127.0.0.1`` / ``::1``): the proxy answers with the address it really
+listens on, adds a ``note`` to the proxy's JSON and logs it (issue 17).
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -29,6 +33,8 @@ class Listener(Protocol):
 
     def refresh_toxics(self) -> None: ...
 
+
+log = logging.getLogger("chaos.proxy")
 
 TRANSPORTS: dict[str, Callable[[Proxy], Listener]] = {"tcp": TcpListener}
 
@@ -53,10 +59,29 @@ def parse_address(text: Any, what: str, allow_remote: bool, upstream: bool) -> t
     return host, int(port_text)
 
 
+ANY_HOST = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+
+
+def loopback_listen(text: Any, allow_remote: bool) -> tuple[Any, str | None]:
+    """``text`` with an every-interface host mapped to loopback when remote addresses are not allowed, and
+    the note saying so (None when unchanged)."""
+    if allow_remote or not isinstance(text, str) or ":" not in text:
+        return text, None
+    host, _, port = text.rpartition(":")
+    bare = host.strip("[]")
+    if bare not in ANY_HOST:
+        return text, None
+    mapped = ANY_HOST[bare]
+    listen = f"[{mapped}]:{port}" if ":" in mapped else f"{mapped}:{port}"
+    return listen, (f"listen {text!r} asked for every interface; this proxy serves loopback only, so it "
+                    f"listens on {mapped} (start it with --allow-remote to listen on {bare or 'every interface'})")
+
+
 class Proxy:
     def __init__(self, name: str, listen: str, upstream: str, protocol: str, allow_remote: bool) -> None:
         self.name, self.listen, self.upstream, self.protocol = name, listen, upstream, protocol
         self.allow_remote = allow_remote
+        self.note: str | None = None  # why the listen address differs from the one asked for
         self.enabled = False
         self.toxics: dict[str, Toxic] = {}
         self.listener: Listener = TRANSPORTS[protocol](self)
@@ -89,8 +114,11 @@ class Proxy:
         return [t.to_json() for t in self.toxics_for("upstream") + self.toxics_for("downstream")]
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "listen": self.listen, "upstream": self.upstream, "enabled": self.enabled,
-                "protocol": self.protocol, "toxics": self.toxic_list()}
+        answer = {"name": self.name, "listen": self.listen, "upstream": self.upstream, "enabled": self.enabled,
+                  "protocol": self.protocol, "toxics": self.toxic_list()}
+        if self.note:
+            answer["note"] = self.note
+        return answer
 
 
 class ProxyCollection:
@@ -117,7 +145,7 @@ class ProxyCollection:
             raise bad_request("bad request body: name must be 1-128 characters of [A-Za-z0-9_.:-]")
         if not upstream:
             raise bad_request("missing required field: upstream")
-        listen = body.get("listen") or "127.0.0.1:0"
+        listen, note = loopback_listen(body.get("listen") or "127.0.0.1:0", self.allow_remote)
         parse_address(listen, "listen", self.allow_remote, upstream=False)
         parse_address(upstream, "upstream", self.allow_remote, upstream=True)
         protocol = body.get("protocol") or "tcp"
@@ -126,7 +154,11 @@ class ProxyCollection:
         enabled = body.get("enabled", True)
         if not isinstance(enabled, bool):
             raise bad_request("bad request body: enabled must be true or false")
-        return Proxy(name, listen, upstream, protocol, self.allow_remote), enabled
+        proxy = Proxy(name, listen, upstream, protocol, self.allow_remote)
+        if note:
+            proxy.note = note
+            log.warning("proxy %s: %s", name, note)
+        return proxy, enabled
 
     async def create(self, body: Any) -> Proxy:
         async with self.lock:
@@ -166,7 +198,10 @@ class ProxyCollection:
             raise bad_request("bad request body: expected a JSON object")
         async with self.lock:
             proxy = self.get(name)
-            listen = body.get("listen", proxy.listen)
+            listen, note = loopback_listen(body.get("listen", proxy.listen), self.allow_remote)
+            if note:
+                proxy.note = note
+                log.warning("proxy %s: %s", name, note)
             upstream = body.get("upstream", proxy.upstream)
             enabled = body.get("enabled", proxy.enabled)
             if not isinstance(enabled, bool):

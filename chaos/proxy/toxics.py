@@ -8,6 +8,14 @@ A toxic acts on one direction of every link of its proxy: ``upstream`` (client -
 - ``bandwidth``: ``rate`` in KB/s (1 KB = 1000 bytes); 0 means unlimited.
 - ``timeout``: no data passes; the link is closed after ``timeout`` ms (0 = held open forever).
 - ``reset_peer``: on the first data, wait ``timeout`` ms, then reset the link (TCP RST).
+- ``slicer``: each chunk is cut into slices of about ``average_size`` bytes (+- ``size_variation``, which
+  must stay below ``average_size``), handed on one by one ``delay`` **microseconds** apart (Toxiproxy's
+  toxics/slicer.go, same halving algorithm).
+- ``limit_data``: the link is closed once ``bytes`` bytes passed in this direction (the chunk that crosses
+  the limit is cut at it); the count lives as long as the link, across updates of the toxic
+  (toxics/limit_data.go). chaostoolkit-toxiproxy calls it the "limiter" (``create_limiter_toxic``).
+- ``slow_close``: the end of the stream (the source closing) is passed on ``delay`` ms late
+  (toxics/slow_close.go).
 
 ``toxicity`` (0..1) is the probability that the toxic applies to a given link, drawn once per link (and
 again when the toxic is updated), as Toxiproxy does.
@@ -18,6 +26,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from random import Random
 from typing import Any
 
 from .errors import bad_request
@@ -28,6 +37,9 @@ TOXIC_TYPES: dict[str, dict[str, float]] = {
     "bandwidth": {"rate": 0},
     "timeout": {"timeout": 0},
     "reset_peer": {"timeout": 0},
+    "slicer": {"average_size": 0, "size_variation": 0, "delay": 0},
+    "limit_data": {"bytes": 0},
+    "slow_close": {"delay": 0},
 }
 STREAMS = ("upstream", "downstream")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
@@ -96,6 +108,28 @@ def parse_toxic(body: Any) -> Toxic:
     toxicity = _toxicity(body["toxicity"]) if body.get("toxicity") is not None else 1.0
     attributes = _attributes(kind, body.get("attributes"), TOXIC_TYPES[kind])
     return Toxic(name, kind, stream, toxicity, attributes)
+
+
+def slice_offsets(size: int, average: int, variation: int, rng: Random) -> list[tuple[int, int]]:
+    """``(start, end)`` byte ranges cutting ``size`` bytes as Toxiproxy's slicer does: halve (moved by up to
+    +- ``variation``) until a piece is within ``variation`` of ``average``. ``average`` below 1 counts as 1
+    and ``variation`` is kept below ``average`` (Toxiproxy requires it; without it the halving never ends)."""
+    average = max(1, int(average))
+    variation = max(0, min(int(variation), average - 1))
+    pieces: list[tuple[int, int]] = []
+    pending = [(0, size)]
+    while pending:
+        start, end = pending.pop()
+        if (end - start) - average <= variation:
+            if end > start:
+                pieces.append((start, end))
+            continue
+        mid = start + (end - start) // 2
+        if variation > 0:
+            mid += rng.randrange(variation * 2) - variation
+        pending.append((mid, end))  # right half popped after the left: pieces come out in order
+        pending.append((start, mid))
+    return pieces
 
 
 def updated_toxic(toxic: Toxic, body: Any) -> Toxic:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .options import DEFAULTS
 
-PROFILES = ("kv", "tenants", "mixed")
+PROFILES = ("kv", "tenants", "mixed", "crdt")
 GENERATOR_HELP = {
     "write_once_ratio": "share of KV steps writing a fresh key exactly once",
     "reread_ratio": "share of KV steps re-reading an acknowledged write-once key",
@@ -16,13 +16,15 @@ GENERATOR_HELP = {
     "delete_ratio": "share of shared-key operations that delete",
     "local_read_ratio": "share of reads with consistency=local",
     "shape_ratio": "share of keys and values in a non-plain shape (tier7/load/shapes.toml)",
+    "crdt_keys": "shared keys per CRDT type of the crdt profile's writers",
 }
 
 
 def add_load_parser(sub: argparse._SubParsersAction) -> None:
     load = sub.add_parser("load", help="run recorded Locust load against the target (Locust as a library)")
     load.add_argument("--profile", choices=PROFILES, default="mixed",
-                      help="kv: KV writers; tenants: tenant users; mixed: both, half each (default)")
+                      help="kv: KV writers; tenants: tenant users; mixed: both, half each (default); crdt: "
+                           "multi-region CRDT writers (counter, OR-set, LWW register on shared keys)")
     load.add_argument("--users", type=int, default=20, help="simulated users (default 20)")
     load.add_argument("--spawn-rate", type=float, default=20.0, help="users started per second (default 20)")
     load.add_argument("--duration", type=float, default=30.0,

@@ -17,6 +17,7 @@ DEFAULTS: dict[str, Any] = {
     # reads and wide key/value shapes are on by default, so every profile (and verify's failover load) has them.
     "write_once_ratio": 0.1, "reread_ratio": 0.1, "hot_keys": 4, "hot_ratio": 0.2, "delete_ratio": 0.05,
     "local_read_ratio": 0.1, "shape_ratio": 0.3,
+    "crdt_keys": 4,  # MultiRegionCrdtWriter (profile crdt): shared keys per CRDT type
 }
 
 
@@ -60,6 +61,9 @@ def add_arguments(parser: Any) -> None:
     group.add_argument("--shape-ratio", type=float, default=DEFAULTS["shape_ratio"],
                        help="share of keys and values in a non-plain shape (unicode, '/', '%%', max sizes...; "
                             "tier7/load/shapes.toml; default 0.3)")
+    group.add_argument("--crdt-keys", type=int, default=DEFAULTS["crdt_keys"],
+                       help="shared keys per CRDT type of the CRDT writers (few: writes from every region collide; "
+                            "default 4)")
     group.add_argument("--reconnect-backoff", type=float, default=DEFAULTS["reconnect_backoff"],
                        help="seconds a user waits after its entry node refused a connection, doubling up to "
                             "0.5 s while the node stays down (0: retry at once)")
@@ -87,6 +91,7 @@ class LoadOptions:
     delete_ratio: float
     local_read_ratio: float
     shape_ratio: float
+    crdt_keys: int
 
     @classmethod
     def from_parsed(cls, parsed: Any) -> LoadOptions:
@@ -123,6 +128,7 @@ class LoadOptions:
             (0 <= self.reconnect_backoff <= 5, "--reconnect-backoff must be between 0 and 5 seconds"),
             (0 <= self.tenant_passes <= 1000, "--tenant-passes must be between 0 and 1000"),
             (self.seed >= 0, "--seed must not be negative"),
+            (1 <= self.crdt_keys <= 10_000, "--crdt-keys must be between 1 and 10000"),
         ]
         for ok, message in checks:
             if not ok:

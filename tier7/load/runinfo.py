@@ -3,6 +3,7 @@ folder itself, JSON writing and the log/metric copies are tier7.runfolder's)."""
 
 from __future__ import annotations
 
+import functools
 import platform
 import time
 from pathlib import Path
@@ -13,8 +14,17 @@ from ..runfolder import git_commit, package_versions, write_json
 from .target import LoadTarget
 
 
+@functools.cache
 def versions() -> dict[str, str]:
+    """Installed versions (cached: the web UI warms this before START, so a START does not wait for it)."""
     return {"python": platform.python_version(), "tier7": __version__, **package_versions()}
+
+
+@functools.cache
+def commit() -> str:
+    """The harness's git commit (cached: it does not change while a process runs; ``git`` takes seconds on
+    a loaded machine)."""
+    return git_commit()
 
 
 def write_target(run_dir: Path, target: LoadTarget, contract: dict[str, Any]) -> None:
@@ -27,4 +37,4 @@ def write_target(run_dir: Path, target: LoadTarget, contract: dict[str, Any]) ->
 
 def run_info(kind: str, argv: list[str], seed: int, target: LoadTarget, extra: dict[str, Any]) -> dict[str, Any]:
     return {"kind": kind, "argv": argv, "seed": seed, "started_wall": time.time(), "ended_wall": None,
-            "target": target.describe(), "versions": versions(), "git_commit": git_commit(), **extra}
+            "target": target.describe(), "versions": dict(versions()), "git_commit": commit(), **extra}

@@ -28,7 +28,8 @@ from .summary import format_summary, summarize
 from .workers import LOCUSTFILE, LocalWorkers, free_port
 
 assert locust  # imported for its side effect
-PROFILE_CLASSES = {"kv": ["KvWriter"], "tenants": ["TenantUser"], "mixed": ["KvWriter", "TenantUser"]}
+PROFILE_CLASSES = {"kv": ["KvWriter"], "tenants": ["TenantUser"], "mixed": ["KvWriter", "TenantUser"],
+                   "crdt": ["MultiRegionCrdtWriter"]}
 SETUP_TIMEOUT = 300.0  # seconds for tenant creation before users run
 PROGRESS_EVERY = 5.0  # seconds between progress lines
 

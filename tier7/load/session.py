@@ -1,7 +1,11 @@
 """What one Locust process knows about the run, and the lifecycle behind the locustfile's listeners.
 
 Roles: ``local`` (a single process: runs users and keeps the run folder), ``master`` (keeps the run folder,
-runs no users), ``worker`` (runs users). Every user-running process writes its own history file
+runs no users), ``worker`` (runs users). Under the web UI each START opens a run folder of its own and
+STOP finishes it (final read, logs, metrics, run.json's end), so ``tier7 analyze`` can judge it at once;
+elsewhere (headless, ``tier7 load``) the process's one run is opened at ``init`` and finished at quit.
+While a run is open the master/local process marks it in ``live-run.json`` next to the cluster file
+(tier7/liverun.py), so ``tier7 chaos run`` on the same target records its faults into it. Every user-running process writes its own history file
 ``history/load-w<index>-<pid>.jsonl`` and creates the run's tenants itself (creation is idempotent), so
 workers need nothing but the options the master forwards (run folder, seed, tenants...).
 """
@@ -23,19 +27,20 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from analysis.plan import PLAN_COPY, load_plan, write_plan_copy
 
-from .. import runfolder
+from .. import liverun, runfolder
 from ..client import RecordingClient, Reporter, Result
 from ..errors import Tier7Error
 from ..final_read import read_back, written_keys
 from ..history import HistoryWriter, history_path
 from ..ring import HarnessRing
 from . import runinfo
+from .messages import ReadableFailure, describe
 from .options import LoadOptions
 from .rereads import Rereads
 from .sampling import SamplerProcess
 from .shapes import Shapes
 from .stats import TimeSeries, write_csv_tables
-from .target import LoadTarget, fetch_contract, resolve
+from .target import LoadTarget, fetch_contract, normalized_hosts, resolve
 from .tenants import create_tenants, tenant_names, tenant_prefix
 
 log = logging.getLogger("tier7.load")
@@ -44,11 +49,12 @@ ERROR_MESSAGE = "tier7_error"
 FINAL_READ_LIMIT_S = 300.0  # seconds the final read may take before the rest of the keys are left unread
 
 
-class RecordedFailure(Exception):
-    """A call that did not succeed, as Locust's statistics show it (the history has the details)."""
+class RecordedFailure(ReadableFailure):
+    """A call that did not succeed, as Locust's statistics show it: "connection refused (g1-us-east)"
+    (the history has the details)."""
 
 
-class IsolationLeak(Exception):
+class IsolationLeak(ReadableFailure):
     """A cross-tenant call the target accepted."""
 
 
@@ -80,6 +86,19 @@ class LoadSession:
         self.ring: HarnessRing | None = None  # the harness's own placement (target/ring.json), for peer reads
         self._keys: dict[int, str] = {}
         self.rereads = Rereads()  # acknowledged write-once keys to read again ("read until stable")
+        # the web UI: one run per START (see the module's docstring)
+        self.webui_runs = False
+        self.phase = "idle"  # idle | starting | setting up | running | finishing | finished (web UI banner)
+        self.setup_progress: tuple[int, int] | None = None  # (tenants created, to create)
+        self.finisher: gevent.Greenlet | None = None
+        self.finished = False
+        self.runs = 0
+        self.requested_run_dir = ""
+        self.picked_seed: int | None = None  # the seed the last web-UI START picked (its --seed was 0)
+        self.cli_host: str | None = None
+        self.cli_endpoints = ""
+        self.default_host = ""
+        self.marker_folder: Path | None = None
 
     # -- init: every process --
 
@@ -89,10 +108,17 @@ class LoadSession:
         runner = environment.runner
         if self.role == "worker":
             return
-        if self.run_dir is None:
-            self.open_run(environment.parsed_options, environment.host)
         if self.role == "master":
             runner.register_message(ERROR_MESSAGE, self._worker_error)
+        parsed = environment.parsed_options
+        self.webui_runs = (environment.web_ui is not None and not self.managed
+                           and not getattr(parsed, "headless", False) and not getattr(parsed, "autostart", False))
+        if self.webui_runs:
+            self._init_webui(environment)
+            return
+        if self.run_dir is None:
+            self.open_run(environment.parsed_options, environment.host)
+        self.phase = "running"
         self.timeseries = TimeSeries(environment, self.run_dir / "locust" / "timeseries.csv").start()
         assert self.target is not None
         for user_class in runner.user_classes:  # shown as the "host" in the web UI (the target is fixed)
@@ -101,6 +127,27 @@ class LoadSession:
             from .webui import install_tab
 
             install_tab(environment, self)
+
+    def _init_webui(self, environment: Any) -> None:
+        """The web UI's process: check the options and the target now (a bad one is one line and exit 2
+        at start-up), show the real target as the Host, install the tabs; runs open at START."""
+        from .webui import install_tab
+
+        parsed = environment.parsed_options
+        options = LoadOptions.from_parsed(parsed)
+        self.requested_run_dir = options.run_dir
+        self.cli_host, self.cli_endpoints = environment.host, options.target_endpoints
+        target = resolve(options, environment.host)
+        fetch_contract(target)
+        self.target = target
+        runinfo.versions(), runinfo.commit()  # now, not after START's click (seconds on a loaded machine)
+        # the Host field shows the real target (every node); editing it picks other endpoints (tier7 target
+        # endpoints: loopback only), leaving it as shown keeps the target resolved here (its logs, admin token)
+        self.default_host = ",".join(node.url for node in target.nodes)
+        environment.host = self.default_host
+        for user_class in environment.runner.user_classes:
+            user_class.host = self.default_host
+        install_tab(environment, self)
 
     def _attach(self, environment: Any) -> None:
         """Learn this process's role (a worker may see ``test_start`` before ``init``: both call this)."""
@@ -114,6 +161,7 @@ class LoadSession:
         """Validate options, resolve the target, create the run folder, write run.json and target/*, start sampling."""
         options = LoadOptions.from_parsed(parsed)
         seed = options.seed or random.SystemRandom().randrange(1, 2**31)
+        self.picked_seed = None if options.seed else seed
         target = resolve(options, host)
         contract = fetch_contract(target)
         run_dir = (runfolder.create(Path(options.run_dir).resolve()) if options.run_dir
@@ -131,6 +179,11 @@ class LoadSession:
                                                                          "shapes": shapes.describe(),
                                                                          **self.extra_info})
         self.write_run_info()
+        # a load run in progress on this target: `tier7 chaos run` joins it (tier7/liverun.py)
+        self.marker_folder = Path(target.source).resolve().parent if target.kind in ("testbed", "file") else None
+        if self.marker_folder is not None:
+            liverun.write_marker(self.marker_folder, run_dir, float(self.run_info["started_wall"]),
+                                 {"kind": "load", "target": target.source, "web_ui": self.webui_runs})
         duration = self.extra_info.get("duration_s")
         self.sampler = SamplerProcess(run_dir, max_seconds=duration + 900 if duration else 7 * 86400).start()
 
@@ -142,9 +195,12 @@ class LoadSession:
     # -- test start: user-running processes --
 
     def on_test_start(self, environment: Any) -> None:
-        """Locust ``test_start``: open this process's history and create the tenants (blocking: users wait)."""
+        """Locust ``test_start``: open this process's history and create the tenants (blocking: users wait).
+        Under the web UI the master/local process first opens this START's run folder."""
         if self.environment is None:
             self._attach(environment)
+        if self.webui_runs and self.role != "worker" and not self._begin_webui_run(environment):
+            return
         if self.role == "master":  # the web UI's form may have reset the seed: workers get the recorded one
             parsed = environment.parsed_options
             if self.options is not None and parsed is not None and str(getattr(parsed, "seed", "0")) in ("", "0"):
@@ -156,15 +212,93 @@ class LoadSession:
             if not self.stopping:
                 self.fail(str(exc))
 
+    def _begin_webui_run(self, environment: Any) -> bool:
+        """START in the web UI: wait for the previous run's end to be written, then open a new run folder
+        (``--run-dir`` for the first START, ``<run-dir>-2``... after; else ``results/<UTC time>-load``) on the
+        target the Host field names. False (and the run stopped, the reason on the page) if that fails."""
+        if self.finisher is not None:
+            self.finisher.join()
+        if self.run_dir is not None and not self.finished:
+            return True  # this run is open already
+        self.runs += 1
+        self._reset_run()
+        self.phase = "starting"
+        parsed = environment.parsed_options
+        requested = self.requested_run_dir
+        parsed.run_dir = requested if not requested or self.runs == 1 else f"{requested}-{self.runs}"
+        if self.picked_seed is not None and str(getattr(parsed, "seed", "")) == str(self.picked_seed):
+            parsed.seed = 0  # the seed the last START picked, shown back in the form: pick a new one
+        host = normalized_hosts(environment.host)
+        if not host or host == normalized_hosts(self.default_host):
+            parsed.target_endpoints, host_arg = self.cli_endpoints, self.cli_host
+        else:  # the Host field was edited: those endpoints are the target (loopback only)
+            parsed.target_endpoints, host_arg = host, None
+        try:
+            self.open_run(parsed, host_arg)
+        except Tier7Error as exc:
+            self.fail(str(exc))
+            return False
+        assert self.run_dir is not None
+        self.timeseries = TimeSeries(environment, self.run_dir / "locust" / "timeseries.csv").start()
+        log.info("run folder: %s", self.run_dir)
+        if self.role == "master":
+            self.phase = "running"  # the workers create the tenants
+        return True
+
+    def _reset_run(self) -> None:
+        """Forget the previous web-UI run (its folder is finished): a new START is a new run."""
+        self.error = None
+        self.ready = False
+        self.finished = False
+        self.finisher = None
+        self._closed = False
+        self.history = None
+        self.tokens = {}
+        self.tenants = []
+        self.run_dir = None
+        self.run_info = {}
+        self.sampler = None
+        self.timeseries = None
+        self.setup_progress = None
+        self.rereads = Rereads()
+        self._users = itertools.count()
+        if self.environment is not None:
+            self.environment.process_exit_code = None
+
+    def on_test_stop(self, environment: Any) -> None:
+        """Locust ``test_stop`` (STOP in the web UI, after the users stopped): finish this START's run folder
+        in the background (final read, logs, metrics, run.json's end); the page says when it is done."""
+        if not self.webui_runs or self.role == "worker":
+            return
+        if self.run_dir is None:  # STOP before the run folder was opened (or opening it failed)
+            self.phase = "idle"
+            return
+        if self.finished:
+            return
+        if self.finisher is None:
+            self.phase = "finishing"
+            self.finisher = gevent.spawn(self._end_webui_run, environment)
+
+    def _end_webui_run(self, environment: Any) -> None:
+        try:
+            self._finish_run(environment)
+        finally:
+            self.finished = True
+            self.phase = "finished"
+
     def _prepare(self, environment: Any) -> None:
         parsed = environment.parsed_options
         options = LoadOptions.from_parsed(parsed)
         if self.role == "worker":
             if not options.run_dir:
                 raise Tier7Error("worker got no --run-dir from the master")
+            if self.run_dir is not None and Path(options.run_dir) != self.run_dir:  # the web UI's next START
+                if self.history is not None:
+                    self.history.close()
+                self.history, self.target, self.tokens, self.rereads = None, None, {}, Rereads()
             self.proc = f"w{getattr(environment.runner, 'worker_index', 0)}"
             if self.target is None:
-                self.target = resolve(options, environment.host)
+                self.target = resolve_host(options, environment.host)
             self.run_dir = Path(options.run_dir)
         else:
             assert self.options is not None
@@ -182,15 +316,21 @@ class LoadSession:
         wanted = [n for n in [self.kv_tenant, *self.tenants] if n not in self.tokens]
         if wanted:
             log.info("creating %d tenant(s) on %s", len(wanted), self.target.source)
+            self.phase, self.setup_progress = "setting up", (0, len(wanted))
             self.tokens.update(create_tenants(
                 wanted, self.target.nodes, self.target.require_admin(), self.history, f"{self.proc}-setup",
                 reporter=self.reporter("setup"), timeout=options.op_timeout,
-                should_stop=lambda: self.error is not None or self.stopping))
+                should_stop=lambda: self.error is not None or self.stopping,
+                progress=self._setup_progress))
         workers = max(1, int(getattr(parsed, "expect_workers", 1) or 1)) if self.role == "worker" else 1
         share = -(-options.tenants // workers)  # each process starts at its own share of the tenants
         self._cursor = itertools.count(int(self.proc[1:] or 0) * share)
         self._sessions_left = options.tenant_passes * share if options.tenant_passes else None
         self.ready = True
+        self.phase = "running"
+
+    def _setup_progress(self, created: int, total: int) -> None:
+        self.setup_progress = (created, total)
 
     def _started_wall(self) -> float:
         """The run's start (wall seconds) as the master or local process recorded it in run.json."""
@@ -236,7 +376,7 @@ class LoadSession:
         node = self.target.nodes[number % len(self.target.nodes)]
         process = f"{self.proc}-u{number}"
         client = RecordingClient(node.url, token, self.history, process, region=node.region,
-                                 timeout=self.options.op_timeout, reporter=self.reporter(kind),
+                                 timeout=self.options.op_timeout, reporter=self.reporter(kind, node.name),
                                  reconnect_backoff_s=self.options.reconnect_backoff)
         return client, random.Random(f"{self.options.seed}/{process}")
 
@@ -258,7 +398,8 @@ class LoadSession:
             node = nodes[index]
             client = peers[node.url] = RecordingClient(
                 node.url, user.token, user.history, f"{user.base_process}p{index}", region=node.region,
-                timeout=self.options.op_timeout, reporter=user.reporter, tenant=user.tenant,
+                timeout=self.options.op_timeout, tenant=user.tenant,
+                reporter=self.reporter(getattr(user.reporter, "kind", "kv"), node.name),
                 reconnect_backoff_s=self.options.reconnect_backoff)
             client.ascii_json = user.ascii_json
         return client
@@ -287,7 +428,7 @@ class LoadSession:
             self._sessions_left -= 1
         return next(self._cursor) % len(self.tenants)
 
-    def reporter(self, kind: str) -> Reporter:
+    def reporter(self, kind: str, node: str | None = None) -> Reporter:
         """Report each completion to Locust's statistics as ``<kind> <f>``."""
         fire = self.environment.events.request.fire if self.environment is not None else None
 
@@ -299,21 +440,39 @@ class LoadSession:
             if result.cross_tenant:
                 name = f"cross-tenant {result.f}"
                 if result.ok:
-                    exception = IsolationLeak(f"{result.f} on another tenant's key was accepted (HTTP {result.status})")
+                    exception = IsolationLeak(f"{result.f} on another tenant's key was accepted "
+                                              f"(HTTP {result.status}, {result.node or node})")
                 elif result.error != "forbidden":
-                    exception = RecordedFailure(f"{result.type} {result.error}")
+                    exception = RecordedFailure(describe(result.type, result.error, result.node or node, result.status))
             elif not result.ok and result.error != "cas_mismatch":
-                exception = RecordedFailure(f"{result.type} {result.error}")
+                exception = RecordedFailure(describe(result.type, result.error, result.node or node, result.status))
             fire(request_type=method, name=name, response_time=result.latency_ms, response_length=result.length,
                  exception=exception, context={})
 
+        report.kind = kind  # type: ignore[attr-defined]  # a peer client of this user reports as the same kind
         return report
 
     # -- the end --
 
     def on_quitting(self, environment: Any) -> None:
         """Locust ``quitting`` (before Locust stops the users): stop users so every invoke completes, then
-        close the history; master/local also finish the run folder."""
+        close the history; master/local also finish the run folder (under the web UI: the open START's, and
+        wait for a STOP's finishing to be written)."""
+        if self.webui_runs and self.role != "worker":
+            runner = environment.runner
+            if self.finisher is None and self.run_dir is not None and not self.finished:
+                if runner is not None and self.role == "local" and runner.user_count:
+                    runner.stop()  # fires test_stop: the finisher starts
+                if self.finisher is None:
+                    self.phase = "finishing"
+                    self.finisher = gevent.spawn(self._end_webui_run, environment)
+            if self.finisher is not None:
+                self.finisher.join(timeout=FINAL_READ_LIMIT_S + 120)
+            return
+        self._finish_run(environment)
+
+    def _finish_run(self, environment: Any) -> None:
+        """Stop users, final read, close the history; master/local write the run folder's end."""
         if self._closed:
             return
         self._closed = True
@@ -330,6 +489,8 @@ class LoadSession:
             self.history.close()
         if self.role == "worker" or self.run_dir is None or self.target is None:
             return
+        if self.marker_folder is not None:
+            liverun.remove_marker(self.marker_folder, self.run_dir)
         if self.timeseries is not None:
             self.timeseries.stop()
         if self.sampler is not None:
@@ -373,6 +534,20 @@ class LoadSession:
     def tenant_token(self, index: int) -> tuple[str, str]:
         name = self.tenants[index]
         return name, self.tokens[name]
+
+
+def resolve_host(options: LoadOptions, host: str | None) -> LoadTarget:
+    """A worker's target: the master's web UI shows every node of the default target as the Host (and
+    forwards it); that Host means the default target (cluster file: admin token, logs), any other the
+    endpoints it lists."""
+    if host and not options.target_endpoints:
+        try:
+            default = resolve(options, None)
+        except Tier7Error:
+            default = None
+        if default is not None and normalized_hosts(host) == ",".join(node.url for node in default.nodes):
+            return default
+    return resolve(options, host)
 
 
 def harness_ring(run_dir: Path) -> HarnessRing | None:

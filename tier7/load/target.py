@@ -51,6 +51,11 @@ def resolve(options: LoadOptions, host: str | None = None, timeout: float = 2.0)
     return from_file(path, default=not options.target_file)
 
 
+def normalized_hosts(text: str | None) -> str:
+    """A Host field's endpoint list, comparable: URLs without trailing '/', comma-separated, in order."""
+    return ",".join(u.strip().rstrip("/") for u in (text or "").split(",") if u.strip())
+
+
 def from_file(path: Path, default: bool = False) -> LoadTarget:
     try:
         data = json.loads(path.read_text())

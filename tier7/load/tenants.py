@@ -33,12 +33,14 @@ def tenant_names(prefix: str, count: int) -> list[str]:
 def create_tenants(names: list[str], nodes: list[NodeInfo], admin_token: str, history: HistoryWriter,
                    process: str, reporter: Reporter | None = None, concurrency: int = 24,
                    attempts: int = 5, timeout: float = 5.0, deadline_s: float = 300.0,
-                   should_stop: Callable[[], bool] = lambda: False) -> dict[str, str]:
+                   should_stop: Callable[[], bool] = lambda: False,
+                   progress: Callable[[int, int], None] | None = None) -> dict[str, str]:
     """Create every tenant in ``names`` (``concurrency`` at a time); returns name -> token.
 
     A creation that did not succeed is retried (creation is idempotent) up to ``attempts`` times, unless
     the target refused it for good (4xx). Raises Tier7Error naming the first tenant that could not be
-    created; gives up after ``deadline_s`` seconds in all.
+    created; gives up after ``deadline_s`` seconds in all. ``progress(created, total)`` is told after each
+    creation (the web UI's "setting up (tenants 412/1001)").
     """
     tokens: dict[str, str] = {}
     problems: list[str] = []
@@ -58,6 +60,8 @@ def create_tenants(names: list[str], nodes: list[NodeInfo], admin_token: str, hi
                     token = (result.body or {}).get("token") if result.ok else None
                     if isinstance(token, str) and token:
                         tokens[name] = token
+                        if progress is not None:
+                            progress(len(tokens), len(names))
                         break
                     permanent = result.status in PERMANENT
                     if permanent or attempt == attempts or time.monotonic() > deadline:

@@ -88,8 +88,11 @@ def write(folder: Path, plan: list[tuple[Mutant, list[RunOutcome]]], args: argpa
     """Write selftest.md and selftest.json (after every run, so an interruption keeps what was done)."""
     missed = [m.id for m, runs in plan if runs and verdict(m, runs) not in ("caught", "clean", "interrupted")]
     done = sum(bool(runs) for _, runs in plan)
+    cut = [m.id for m, runs in plan if runs and verdict(m, runs) == "interrupted"]
     summary = (f"{done}/{len(plan)} mutants run; " + (f"NOT CAUGHT or falsely failed: {', '.join(missed)}"
-                                                      if missed else "every run as claimed (mutants caught, baseline clean)"))
+                                                      if missed else
+                                                      f"interrupted before judging: {', '.join(cut)}" if cut else
+                                                      "every run as claimed (mutants caught, baseline clean)"))
     meta = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(wall)), "seed": seed,
             "quick": args.quick, "repeat": args.repeat, "catalogue": str(args.catalogue),
             "duration_s": round(time.monotonic() - started, 1), "complete": complete, "summary": summary,

@@ -6,7 +6,9 @@ address, one *link* per proxy (source region -> destination node) and the baseli
 region pair. Toxic names tell what is what:
 
 - ``baseline-up`` / ``baseline-down``: the geography (half the pair's RTT each way); kept by every heal;
-- ``chaos-...``: put there by a fault; every heal removes them.
+- ``chaos-...``: put there by a fault; every heal removes them, and so any other toxic on the proxy
+  (put there by another client, e.g. chaostoolkit-toxiproxy, whatever its name, on any of the proxy's
+  proxies): ``faults()`` reports what ``heal()`` removes (issue 17).
 
 A partition in ``refuse`` mode disables the region's proxies (connections refused, open ones closed);
 in ``blackhole`` mode it adds ``timeout`` toxics (data silently dropped, connections left open), and the
@@ -30,6 +32,12 @@ LATENCY = CHAOS_PREFIX + "latency"
 BLACKHOLE = CHAOS_PREFIX + "blackhole"
 PARTITION_MODES = ("refuse", "blackhole")
 STREAMS = {"up": "upstream", "down": "downstream"}
+DROPPING = ("timeout", "limit_data")  # toxics that lose data: the heal bounces the link so no torn stream survives
+
+
+def is_geography(on_link: bool, toxic: str) -> bool:
+    """True for a link's baseline latency toxic, the one kind of toxic a heal keeps."""
+    return on_link and toxic.startswith(BASELINE_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -200,8 +208,9 @@ class RegionNetwork:
         return [link.name for link in links]
 
     def heal(self) -> dict[str, list[str]]:
-        """Back to the geography alone: remove every ``chaos-`` toxic, enable every proxy, restore the
-        baseline. Returns what was undone (proxy names)."""
+        """Back to the geography alone: remove every toxic but a link's baseline (``chaos-`` ones and any
+        other client's, on every proxy of the fault proxy), enable every link, restore the baseline. Returns
+        what was undone (proxy names, ``proxy/toxic``)."""
         proxies = self.client.proxies()
         undone: dict[str, list[str]] = {"toxics": [], "enabled": [], "bounced": [], "created": []}
         known = {link.name for link in self.links}
@@ -209,14 +218,15 @@ class RegionNetwork:
         if missing:
             undone["created"] = missing
         for name, proxy in sorted(proxies.items()):
-            if name not in known:
-                continue
             names = [t["name"] for t in proxy.get("toxics", [])]
             for toxic in names:
-                if toxic.startswith(CHAOS_PREFIX):
+                if not is_geography(name in known, toxic):
                     self.client.remove_toxic(name, toxic)
                     undone["toxics"].append(f"{name}/{toxic}")
-            if any(t.startswith(BLACKHOLE) for t in names) and proxy.get("enabled"):
+            if name not in known:
+                continue  # another client's proxy: its toxics are gone, the proxy itself is theirs
+            dropping = [t for t in proxy.get("toxics", []) if t["name"].startswith(BLACKHOLE) or t.get("type") in DROPPING]
+            if dropping and proxy.get("enabled"):
                 self.client.set_enabled(name, False)  # drop streams that lost data while blackholed
                 undone["bounced"].append(name)
             if not proxy.get("enabled") or name in undone["bounced"]:
@@ -230,8 +240,8 @@ class RegionNetwork:
         proxies = self.client.proxies()
         known = {link.name for link in self.links}
         return {
-            "toxics": sorted(f"{name}/{t['name']}" for name, p in proxies.items() if name in known
-                             for t in p.get("toxics", []) if not t["name"].startswith(BASELINE_PREFIX)),
+            "toxics": sorted(f"{name}/{t['name']}" for name, p in proxies.items()
+                             for t in p.get("toxics", []) if not is_geography(name in known, t["name"])),
             "disabled": sorted(name for name, p in proxies.items() if name in known and not p.get("enabled")),
             "missing": sorted(known - set(proxies)),
         }

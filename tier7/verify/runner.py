@@ -29,7 +29,7 @@ from ..targets.testbed import TestbedTarget
 from ..waiting import DeadlineExceeded
 from . import final_read, interrupt, outputs, setup
 from .context import RunContext
-from .criteria import failover, federation, load, preset, tenants
+from .criteria import contract, crdt, failover, federation, load, preset, tenants
 from .progress import Progress
 
 PhaseFn = Callable[[RunContext], None]
@@ -41,7 +41,9 @@ PHASES: dict[str, PhaseFn] = {
     "federation": federation.run,
     "tenants": tenants.run,
     "failover": failover.run,
+    "crdt": crdt.run,  # CRDT writers + a region partition (criteria crdt, multi-region-write)
     "load": load.run,
+    "contract": contract.run,  # last: a target the fuzz breaks must not spoil the other criteria's evidence
 }
 FINAL_READ = "final-read"
 
@@ -126,7 +128,8 @@ def verify(options: Options) -> int:
     plan = load_plan(options.quick)
     chosen = selected_criteria(options.only)
     seed = options.seed if options.seed is not None else int(time.time()) % 1_000_000
-    run_dir = runfolder.new_run_dir("tier7", options.out)
+    # `latest` moves to this run only once its target is up: a run that cannot start leaves no trace
+    run_dir = runfolder.new_run_dir("tier7", options.out, link=False)
     write_plan_copy(run_dir, plan)  # the numbers this run uses; `tier7 analyze` re-judges with them
     progress = Progress(run_dir)
     progress.start()
@@ -148,9 +151,12 @@ def verify(options: Options) -> int:
         record.update(target_name=target.name, capabilities=sorted(c.value for c in target.capabilities),
                       log_nodes=sorted(target.log_files()))
         setup.snapshot_target(ctx)
+        # what the target's contract offers (target/config.json), next to what its driver can do
+        record.update(capabilities=sorted({*record.data["capabilities"], *crdt.contract_capabilities(run_dir)}))
         setup.measure_region_rtt(ctx)
         sampler = setup.start_sampler(ctx)
         set_up = True
+        runfolder.point_latest(run_dir)
         for name, run in PHASES.items():
             if name in needed:
                 progress.set_phase(name)
@@ -166,19 +172,52 @@ def verify(options: Options) -> int:
         incomplete_reason = "interrupted by Ctrl-C (or SIGTERM)"
     except (Tier7Error, DeadlineExceeded) as exc:
         incomplete_reason = str(exc)
-    finally:
-        # a second Ctrl-C (or SIGTERM) must not lose the report
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN), signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        try:
-            judgement, paths = finish(ctx, target, started_here, sampler, progress, record, complete,
+    except BaseException as exc:  # a bug: still stop the target and write what was recorded, then let it out
+        if not set_up:  # before the run started: no report of a run that never was
+            abandon(run_dir, target, started_here, sampler, ctx, progress)
+        else:
+            finish_guarded(ctx, target, started_here, sampler, progress, record, False,
+                           f"internal error: {exc.__class__.__name__}: {exc}", options)
+        raise
+    if not set_up:
+        # The target could not be opened, reached or started (or Ctrl-C came first): exit 2 with one line,
+        # and leave STATUS.md, `latest` and the earlier runs as they were (no report of a run that never was).
+        kept = abandon(run_dir, target, started_here, sampler, ctx, progress)
+        raise Tier7Error(incomplete_reason + (f" (the testbed's logs are kept in {kept})" if kept else ""))
+    judgement, paths = finish_guarded(ctx, target, started_here, sampler, progress, record, complete,
                                       incomplete_reason, options)
-        finally:
-            signal.signal(signal.SIGINT, previous[0])
-            signal.signal(signal.SIGTERM, previous[1])
     progress.note(summary_text(judgement, paths))
-    if not complete and incomplete_reason and not set_up:
-        raise Tier7Error(incomplete_reason)  # the target could not be reached or started: exit 2, one line
     return exit_status(judgement.results, options.strict, complete)
+
+
+def finish_guarded(*args: Any) -> tuple[Judgement, dict[str, Path]]:
+    """``finish`` with Ctrl-C and SIGTERM ignored: a second one must not lose the report."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN), signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        return finish(*args)
+    finally:
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])
+
+
+def abandon(run_dir: Path, target: Any, started_here: bool, sampler: Any, ctx: RunContext | None,
+            progress: Progress) -> Path | None:
+    """Undo a run that never started: stop what was started, remove its folder. A bundled testbed that
+    failed to start keeps its folder (its node logs say why); returns that folder, else None."""
+    try:
+        if sampler is not None:
+            sampler.stop()
+        if ctx is not None:
+            ctx.history.close()
+        if target is not None and started_here:
+            target.stop()
+    finally:
+        progress.stop()
+    testbed_logs = run_dir / "testbed"
+    if started_here or (testbed_logs.is_dir() and any(testbed_logs.rglob("*.log"))):
+        return run_dir
+    runfolder.discard(run_dir)
+    return None
 
 
 def finish(ctx: RunContext | None, target: Any, started_here: bool, sampler: Any, progress: Progress,
