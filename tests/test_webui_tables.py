@@ -72,6 +72,7 @@ def test_setup_state_replaces_the_start_form() -> None:
     session = SimpleNamespace(phase="setting up", setup_progress=(412, 1001), error=None)
     assert setup_state(session, "ready") == "setting up (tenants 412/1001)"
     assert setup_state(session, "stopped") == "setting up (tenants 412/1001)"  # a second START
+    assert setup_state(session, "spawning") == "setting up (tenants 412/1001)"  # listener still creating
     assert setup_state(session, "running") == "running"
     session.error = "cannot create tenant"
     assert setup_state(session, "stopped") == "stopped"  # a failed setup must not hide the stop

@@ -246,7 +246,9 @@ def status(session: Any) -> dict[str, Any]:
 def setup_state(session: Any, state: str) -> str:
     """The runner state the page shows: while the run's folder is opened and its tenants created, Locust's
     runner still says ``ready`` (or ``stopped``) and the page would show the start form again."""
-    if session.phase in SETUP_PHASES and not session.error and state in ("ready", "stopped"):
+    # Locust may already say "spawning" while the test_start listener is still creating tenants: no user
+    # runs before the setup ends, so the setup is what the page shows.
+    if session.phase in SETUP_PHASES and not session.error and state in ("ready", "stopped", "spawning"):
         done, total = session.setup_progress or (0, 0)
         return f"setting up (tenants {done}/{total})" if total else "setting up"
     return state
