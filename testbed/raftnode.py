@@ -66,6 +66,7 @@ class RaftMember:
             connectionRetryTime=raft["connection_retry"],
             autoTickPeriod=raft["tick_period"],
             leaderFallbackTimeout=raft["leader_fallback"],
+            appendEntriesBatchSizeBytes=int(raft.get("append_entries_batch_bytes", 2 ** 16)),
             appendEntriesUseBatch=True,  # non-batched mode logs "state machine may have diverged" under load
             journalFile=str(me.dir / "raft.journal"),
             fullDumpFile=str(me.dir / "raft.dump"),
