@@ -64,8 +64,8 @@ def judge(facts: RunFacts, analysis: Any = None) -> CriterionResult:
     status = worst(statuses)
     figures = dict(outage.figures) if outage else {}
     figures["kills"] = len(experiments)
-    per_kill = [f"{e.get('group')}: election {_s(e.get('election_s'))}, outage {_s(e.get('outage_s'))}"
-                for e in evidence if isinstance(e, dict)]
+    per_kill = [f"{e.get('group')}: election {_s(e.get('election_s') if e.get('leader_was_target') else None)}, "
+                f"outage {_s(e.get('outage_s'))}" for e in evidence if isinstance(e, dict)]
     measured = (f"{len(experiments)} kills; worst election {_s(figures.get('worst_election_s'))}, worst outage "
                 f"{_s(figures.get('worst_outage_s'))} ({'; '.join(per_kill)})")
     reason = "; ".join(r for r in reasons if r) if status is not Status.PASS else ""
