@@ -29,6 +29,7 @@ BENCHMARKS: list[tuple[str, list[str], float]] = [
     ("latency_accuracy", [], 300),
     ("leader_kill", ["--kills", "10"], 600),
     ("kv_throughput", ["--seconds", "5"], 300),
+    ("idle_cpu", ["--seconds", "15", "--kills", "5", "--variants", "before,eager-75ms"], 600),
     ("load_workers", ["--users", "120", "--seconds", "20"], 600),
     ("leader_kill_chaos", ["--kills", "10"], 900),
 ]

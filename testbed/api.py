@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import Any
@@ -113,18 +114,25 @@ class NodeApp:
     async def _watch_raft(self) -> None:
         """Log role, term and leader changes as they happen (the harness reads these lines)."""
         last: tuple | None = None
+        loop, changed = asyncio.get_running_loop(), asyncio.Event()
+        notified = self.raft.watch(lambda: loop.call_soon_threadsafe(changed.set))
         while True:
-            status = self.raft.status()
-            current = (status["role"], status["term"], status["leader"])
+            current = self.raft.role_term_leader()
             if current != last:
-                if last is not None and current[2] != last[2]:
+                role, term, leader = current
+                if last is not None and leader != last[2]:
                     self.metrics.leader_changes.inc()
-                event(log, "raft_state", role=status["role"], term=status["term"], leader=status["leader"],
-                      commit_index=status["commit_index"])
-                self.metrics.term.set(status["term"] or 0)
-                self.metrics.is_leader.set(1 if status["role"] == "leader" else 0)
+                event(log, "raft_state", role=role, term=term, leader=leader,
+                      commit_index=self.raft.status()["commit_index"])
+                self.metrics.term.set(term or 0)
+                self.metrics.is_leader.set(1 if role == "leader" else 0)
                 last = current
-            await asyncio.sleep(0.02)
+            if notified:  # woken by the Raft thread; the timeout is only a safety net
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(changed.wait(), 1.0)
+                changed.clear()
+            else:
+                await asyncio.sleep(0.02)
 
     # -- routing --
 

@@ -12,6 +12,7 @@ from pysyncobj.node import TCPNode
 from pysyncobj.syncobj import _RAFT_STATE
 
 from .config import Cluster, NodeSpec
+from .eager_raft import EagerSyncObj
 from .geo import routes
 from .raftlog import install as install_raftlog_fix
 from .store import KVState
@@ -82,7 +83,8 @@ class RaftMember:
         self._on_commit_seconds = on_commit_seconds
         install_raftlog_fix()  # pysyncobj's follower drops matching entries; see raftlog.py
         restarted = (me.dir / "raft.journal").exists()
-        self.syncobj = SyncObj(me.raft_address, partners, conf=conf, consumers=[self.state])
+        raft_class = EagerSyncObj if raft.get("eager_append", False) else SyncObj
+        self.syncobj = raft_class(me.raft_address, partners, conf=conf, consumers=[self.state])
         if cluster.test_faults.get("slow_election_s"):  # TEST ONLY: see slow_election.py
             from .slow_election import install as slow_elections
 
@@ -121,6 +123,22 @@ class RaftMember:
             "has_quorum": bool(raw.get("has_quorum")),
             "log_length": raw.get("log_len"),
         }
+
+    def role_term_leader(self) -> tuple[str, int, str | None]:
+        """Role, term and leader name, read without ``getStatus()`` (which builds a whole report): cheap
+        enough to poll every few milliseconds. Plain attribute reads; the Raft thread may move on meanwhile."""
+        sync = self.syncobj
+        leader = sync._getLeader()
+        return (ROLE_NAMES.get(sync._SyncObj__raftState, "unknown"), sync._SyncObj__raftCurrentTerm,
+                self.address_to_name.get(str(leader)) if leader is not None else None)
+
+    def watch(self, callback: Callable[[], None]) -> bool:
+        """Have ``callback()`` called (from the Raft thread) when role, term or leader change; False when this
+        member's Raft cannot tell (plain pysyncobj: the caller polls ``role_term_leader`` instead)."""
+        if isinstance(self.syncobj, EagerSyncObj):
+            self.syncobj.watch(callback)
+            return True
+        return False
 
     def leader_name(self) -> str | None:
         leader = self.syncobj._getLeader()
