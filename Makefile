@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: verify test lint install clean bench sysdeps
+.PHONY: verify test lint install clean bench sysdeps emulators soak trends
 
 $(STAMP): pyproject.toml constraints.txt chaos/discovery/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,15 +15,26 @@ $(STAMP): pyproject.toml constraints.txt chaos/discovery/pyproject.toml
 
 install: $(STAMP)
 
-verify: $(STAMP)
+# Azurite (the Azure Blob emulator of the cloud criterion), pinned in package.json / package-lock.json,
+# into ./node_modules (never committed). moto and fake-gcs-server come with the Python dependencies.
+AZURITE := node_modules/.bin/azurite-blob
+$(AZURITE): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(AZURITE)
+
+emulators: $(AZURITE)
+
+verify: $(STAMP) $(AZURITE)
 	$(VENV)/bin/tier7 verify
 
-# System packages the tests need (chromium + chromedriver for the browser tests): installed with apt-get
-# when run as root, else the script says why and those tests skip with that reason.
+# System packages the tests need (chromium + chromedriver for the browser tests; etcd-server, etcd-client,
+# redis-server, redis-sentinel for the foreign targets): installed with apt-get when run as root, else the
+# script says why and those tests skip with that reason.
 sysdeps:
 	bash scripts/install-system-deps.sh
 
 test: $(STAMP) sysdeps
+	$(MAKE) emulators
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q --durations=25
 
@@ -32,6 +43,16 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/run_all.py
+
+# The nightly soak (docs/operations.md): a fresh testbed, `tier7 soak`, the testbed stopped whatever happened.
+DURATION ?= 8h
+soak: $(STAMP)
+	$(VENV)/bin/tier7 testbed up --target results/testbed
+	$(VENV)/bin/tier7 soak --duration $(DURATION) --target results/testbed; code=$$?; \
+	$(VENV)/bin/tier7 testbed down --target results/testbed; exit $$code
+
+trends: $(STAMP)
+	$(VENV)/bin/tier7 trends results
 
 clean:
 	rm -rf $(VENV) results .pytest_cache

@@ -37,6 +37,7 @@ def analyze_command(args: argparse.Namespace) -> int:
         judge_run,
         summary_lines,
         verdicts_document,
+        write_verdicts,
     )
     from .load import check_folder
     from .report import format_table
@@ -59,6 +60,7 @@ def analyze_command(args: argparse.Namespace) -> int:
         return 0
     judgement = judge_run(args.run, analysis, error)
     if analysis is not None:  # the criteria's verdicts next to the checkers' in analysis.json
+        write_verdicts(judgement)  # and verdicts.json (and the dashboard's head) re-judged, never stale
         path = args.run / "analysis.json"
         document = json.loads(path.read_text(encoding="utf-8"))
         document["criteria"] = verdicts_document(judgement)

@@ -13,6 +13,8 @@ from .plan import run_plan
 
 FACTS_DIR = "facts"
 RUN_FACTS = "verify"  # facts/verify.json: the runner's own record (selection, phases run, target, meta)
+# What speaking the HTTP contract (docs/contract.md) brings; tier7/targets/capabilities.py has the same set.
+CONTRACT_CAPABILITIES = frozenset({"kv", "topology", "federation", "tenants", "preset", "contract"})
 
 
 def facts_path(run_dir: Path, name: str) -> Path:
@@ -68,7 +70,11 @@ class RunFacts:
 
     @property
     def capabilities(self) -> set[str]:
-        return set(self.run.get("capabilities", []))
+        """What the target could do. A target speaking the HTTP contract has the contract's capabilities
+        (``CONTRACT_CAPABILITIES``) whether or not its folder lists them (folders written before issue 14
+        do not); a foreign target (etcd, Redis Sentinel: ``"foreign": true``) has only those it lists."""
+        listed = set(self.run.get("capabilities", []))
+        return listed if self.run.get("foreign") else listed | CONTRACT_CAPABILITIES
 
     @property
     def log_nodes(self) -> list[str]:

@@ -25,6 +25,7 @@ from . import windows as windows_mod
 from .logfiles import ENTRY_COLUMNS, NodeLogs, read_node_logs
 from .owners import owner_groups, ring_from
 from .plan import run_plan
+from .scaling import owners_across_scaling
 
 TOPOLOGY_COLUMNS = ["time", "wall", "half_width", "group", "leader", "term", "down"]
 LOG_COLUMNS = ENTRY_COLUMNS
@@ -227,7 +228,7 @@ def check_folder(run_dir: Path) -> None:
 
 
 # Phases of a verification run that record operations in history/ (tier7/verify/criteria/*, final read)
-HISTORY_PHASES = ("federation", "tenants", "failover", "load", "final-read")
+HISTORY_PHASES = ("federation", "tenants", "failover", "scaling", "load", "final-read")
 
 
 def check_complete(run_dir: Path) -> None:
@@ -276,6 +277,7 @@ def load_run(run_dir: str | Path) -> RunData:
     ring = _json_file(path / "target" / "ring.json")
     ring = ring if isinstance(ring, dict) else None
     ops["owner"] = owner_groups(ops, ring_from(ring))
+    ops["owner"] = owners_across_scaling(ops, _json_file(path / "facts" / "scaling.json"))  # rings of later epochs
     config = _json_file(path / "target" / "config.json")
     return RunData(path=path, events=events, ops=ops, nemesis=nemesis, windows=windows,
                    topology=read_topology(path), nodes=nodes, ring=ring,

@@ -26,6 +26,7 @@ from plotly.subplots import make_subplots
 from .metrics.rates import event_time
 from .report import headline
 from .run import Analysis
+from .scaling_plot import add_scaling_windows
 
 COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 STATUS_COLORS = {"PASS": "#1a7f37", "FAIL": "#cf222e", "UNKNOWN": "#9a6700"}
@@ -135,6 +136,7 @@ def timeline_figure(analysis: Analysis) -> go.Figure:
                       row="all", col=1)
         fig.add_annotation(x=start, y=0.985 - 0.025 * (index % 3), yref="paper", text=label, showarrow=False,
                            xanchor="left", font={"size": 10, "color": "#d62728"}, bgcolor="rgba(255,255,255,0.7)")
+    add_scaling_windows(fig, analysis.run.path, origin)  # scale-out / scale-in, blue
     add_phase_ribbon(fig, phase_spans(analysis))
     fig.update_xaxes(title_text="time since run start (s)", row=3, col=1)
     fig.update_yaxes(title_text="ops/s", rangemode="tozero", row=1, col=1)

@@ -133,4 +133,7 @@ def report_metrics(analysis: Any) -> dict[str, Any]:
     from .crdt_report import crdt_sections  # CRDT merge proofs, convergence, lag (issue 10)
 
     sections.update(crdt_sections(analysis))
+    from .sql_report import sql_sections  # SQL queries, TLP, routing (issue 12)
+
+    sections.update(sql_sections(analysis))
     return sections

@@ -32,6 +32,13 @@ BENCHMARKS: list[tuple[str, list[str], float]] = [
     ("idle_cpu", ["--seconds", "15", "--kills", "5", "--variants", "before,eager-75ms"], 600),
     ("load_workers", ["--users", "120", "--seconds", "20"], 600),
     ("leader_kill_chaos", ["--kills", "10"], 900),
+    ("rebalance", ["--keys", "10000"], 900),  # --keys 10000,100000 for the issue-11 goal (loading is slow)
+    ("ingest_pipeline", ["--rows", "40000"], 600),
+    ("sql_suite", ["--rows", "1000000"], 1800),
+    ("blob_throughput", ["--rounds", "3"], 600),
+    ("crdt_checker", [], 300),  # issue 10: CRDT checker on 1M ops
+    ("crdt_throughput", ["--seconds", "15"], 900),  # issue 10: CRDT ops/s vs health ceiling, lag, convergence
+    ("redis_sentinel_loss", ["--runs", "10"], 1500),  # issue 14: real Redis Sentinel, lost writes caught N/10
 ]
 
 

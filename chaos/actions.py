@@ -20,17 +20,19 @@ from chaoslib.types import Configuration
 from tier7.errors import Tier7Error
 from tier7.history import now_ns
 from tier7.targets.base import Capability, Target
-from tier7.targets.testbed import TestbedTarget
+from tier7.targets.capabilities import GracefulStop, ProcessInventory, SafetyNet
 from tier7.topology import node_status
 from tier7.waiting import DeadlineExceeded, wait_until
 
 from . import state
+from .scaling import scale_in, scale_out  # noqa: F401 - activities of the "scale" capability
 from .target import group_view, needs, network, node_info, resolve, topology
 
 __all__ = [
     "kill_leader", "kill_node", "kill_follower", "pause_node", "pause_leader", "resume_node",
     "resume_paused_nodes", "restart_node", "start_stopped_nodes", "add_link_latency", "remove_link_latency",
     "add_region_latency", "remove_region_latency", "partition_region", "heal_partition", "heal_all",
+    "scale_out", "scale_in", "add_region_loss", "remove_region_loss",
 ]
 
 
@@ -194,7 +196,7 @@ def resume_paused_nodes(within_s: float = 20.0, configuration: Configuration = N
     ``within_s`` for every group to be healthy (0: do not wait, e.g. when other faults are still in force)."""
     target = resolve(configuration)
     needs(target, Capability.PAUSE)
-    names = target.paused() if isinstance(target, TestbedTarget) else [n.name for n in target.nodes()]
+    names = target.paused() if isinstance(target, ProcessInventory) else [n.name for n in target.nodes()]
     for name in names:
         _do(f"resume {name}", target.resume_node, name)
     waited = _wait_healthy(target, within_s, "every group to be healthy after resuming paused nodes")
@@ -207,7 +209,7 @@ def restart_node(node: str, within_s: float = 20.0, configuration: Configuration
     target = resolve(configuration)
     needs(target, Capability.RESTART)
     info = node_info(target, node)
-    if isinstance(target, TestbedTarget):
+    if isinstance(target, GracefulStop):
         target.stop_node(node)  # SIGTERM (SIGCONT first, in case it is paused), SIGKILL after a grace
     elif Capability.KILL in target.capabilities:
         _do(f"kill {node}", target.kill_node, node)
@@ -221,9 +223,10 @@ def start_stopped_nodes(within_s: float = 30.0, configuration: Configuration = N
     elsewhere: that does not answer), then wait until every group is healthy."""
     target = resolve(configuration)
     needs(target, Capability.RESTART)
-    if isinstance(target, TestbedTarget):
+    if isinstance(target, ProcessInventory):
         if not target.pids:
-            raise ActivityFailed(f"the testbed in {target.dir} is not up; start it with `tier7 testbed up`")
+            raise ActivityFailed(f"the {target.name} in {getattr(target, 'dir', '?')} is not up; start it with "
+                                 "`tier7 testbed up`")
         down = [name for name in target.pids if not target.is_running(name)]  # never starts a stopped testbed
     else:
         down = sorted(n for g in topology(target).groups.values() for n, s in g.members.items()
@@ -283,6 +286,29 @@ def remove_region_latency(region_a: str, region_b: str, configuration: Configura
     return {"regions": [region_a, region_b], "removed_toxics": removed, "heal": True}
 
 
+def add_region_loss(region_a: str, region_b: str, percent: float, retransmit_ms: float = 200,
+                    configuration: Configuration = None) -> dict[str, Any]:
+    """Lose ``percent`` % of the packets each way on every link joining two regions, TCP and UDP together
+    (UDP datagrams are dropped; a TCP segment arrives ``retransmit_ms`` late, as retransmitted)."""
+    net = network(resolve(configuration))
+    try:
+        started = now_ns()
+        links = net.add_loss(net.links_between(region_a, region_b), float(percent), float(retransmit_ms))
+    except Tier7Error as exc:
+        raise ActivityFailed(f"add loss between {region_a} and {region_b}: {exc}") from None
+    return {"regions": [region_a, region_b], "percent": float(percent), "links": len(links), "injected_ns": started}
+
+
+def remove_region_loss(region_a: str, region_b: str, configuration: Configuration = None) -> dict[str, Any]:
+    """Remove the loss ``add_region_loss`` added between two regions."""
+    net = network(resolve(configuration))
+    try:
+        removed = net.remove_loss(net.links_between(region_a, region_b))
+    except Tier7Error as exc:
+        raise ActivityFailed(f"remove loss between {region_a} and {region_b}: {exc}") from None
+    return {"regions": [region_a, region_b], "removed_toxics": removed, "heal": True}
+
+
 def partition_region(region: str, mode: str = "refuse", configuration: Configuration = None) -> dict[str, Any]:
     """Cut ``region`` off from the other regions: ``refuse`` disables its links (connections refused),
     ``blackhole`` drops their data silently. Clients still reach the region's nodes directly."""
@@ -309,7 +335,7 @@ def heal_all(within_s: float = 30.0, configuration: Configuration = None) -> dic
     """Undo every fault (the rollback of every experiment): resume paused nodes, start stopped ones,
     remove network faults, and wait until every group is healthy."""
     target = resolve(configuration)
-    if not isinstance(target, TestbedTarget):
+    if not isinstance(target, SafetyNet):
         resumed = resume_paused_nodes(within_s, configuration) if Capability.PAUSE in target.capabilities else {}
         started = start_stopped_nodes(within_s, configuration) if Capability.RESTART in target.capabilities else {}
         return {"heal": True, "resumed": resumed.get("resumed", []), "started": started.get("started", [])}

@@ -15,15 +15,16 @@ from tier7.errors import Tier7Error
 from tier7.history import now_ns
 from tier7.ring import HarnessRing
 from tier7.targets.base import Capability, Target
-from tier7.targets.testbed import TestbedTarget
+from tier7.targets.capabilities import ProcessInventory
 from tier7.topology import node_status
 from tier7.waiting import DeadlineExceeded, wait_until
 
 from . import state
+from .scaling import rebalance_finished, rebalance_status  # noqa: F401 - the "scale" capability's probes
 from .target import group_view, network, resolve, topology
 
 __all__ = ["cluster_healthy", "leader_of", "new_leader_elected", "writes_succeed", "region_rtt_ms",
-           "observe_cluster", "faults_in_force", "no_faults_in_force"]
+           "observe_cluster", "faults_in_force", "no_faults_in_force", "rebalance_finished", "rebalance_status", "transport_in_use"]
 
 log = logging.getLogger("chaostoolkit")
 PROBE_TENANT = "chaos-probe"
@@ -150,6 +151,35 @@ def writes_succeed(per_group: int = 1, avoid_region: str = "", timeout_s: float 
     return not failures
 
 
+def transport_in_use(region_a: str, region_b: str, expect: str = "", within_s: float = 0.0, samples: int = 3,
+                     configuration: Configuration = None) -> str:
+    """The protocol (``h2`` / ``h3`` / ``http/1.1``) that carries writes forwarded from ``region_a`` to
+    ``region_b``, as ``samples`` forwarded answers name it (``mixed`` when they disagree). With ``expect``,
+    keep sampling (up to ``within_s`` seconds) until all agree on it, else ActivityFailed."""
+    from tier7.transport_route import find_route
+
+    target = resolve(configuration)
+    deadline = time.monotonic() + float(within_s)
+    seen = "none"
+    with httpx.Client(timeout=10.0) as client:
+        try:
+            route = find_route(target, client, region_a, region_b, PROBE_TENANT)
+            keys = route.keys(f"transport-probe-{now_ns()}", 200)
+        except Tier7Error as exc:
+            raise ActivityFailed(f"transport_in_use: {exc}") from None
+        for round_index in range(200):  # bounded; the deadline ends it
+            rows = [route.put(client, keys[(round_index * int(samples) + i) % len(keys)], "p")
+                    for i in range(int(samples))]
+            protocols = {row.get("transport") for row in rows}
+            seen = protocols.pop() if len(protocols) == 1 else "mixed"
+            if not expect or seen == expect or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+    if expect and seen != expect:
+        raise ActivityFailed(f"transport {region_a} -> {region_b}: {seen}, expected {expect} within {within_s} s")
+    return str(seen)
+
+
 def region_rtt_ms(region_a: str, region_b: str, samples: int = 7, configuration: Configuration = None) -> float:
     """Fastest round trip (ms) of ``samples`` ``GET /v1/health`` from ``region_a`` to a node of ``region_b``,
     over the same proxied link the nodes use (so it includes the baseline and any added latency)."""
@@ -191,7 +221,7 @@ def faults_in_force(configuration: Configuration = None) -> dict:
     view = topology(target)  # raises ActivityFailed when no node answers at all
     found["unreachable"] = sorted(n for g in view.groups.values() for n, s in g.members.items()
                                   if not s.get("reachable"))
-    if isinstance(target, TestbedTarget):
+    if isinstance(target, ProcessInventory):
         found["paused"] = target.paused()
         found["down"] = [n.name for n in target.nodes() if not target.is_running(n.name)]
     # Network faults exist only where the harness can inject them: on a fault proxy's links.

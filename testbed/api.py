@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from . import auth
+from . import auth, blob_api
 from .config import BUILT_FEATURES, Cluster, NodeSpec
 from .crdt_api import CrdtService
 from .forward import INTERNAL_HEADER, Forwarder
@@ -18,12 +18,16 @@ from .logs import event
 from .metrics import NodeMetrics
 from .openapi import contract_document
 from .raftnode import CommitFailed, RaftMember
+from .rebalance import Rebalancer
 from .ring import Ring, point
-from .store import SYSTEM_TENANT, selected
+from .sql import SqlService
+from .sql_routing import internal_read, local_read, quorum
+from .store import SYSTEM_TENANT, KVState, selected
 from .web import HttpError, Request, field, send_bytes, send_json
 
 log = logging.getLogger("testbed.api")
 KV_OPS = {"put", "get", "cas", "delete", "create_tenant"}
+MAX_HOPS = 4  # redirects one KV operation may follow between groups while a rebalance settles
 
 
 class NodeApp:
@@ -42,6 +46,9 @@ class NodeApp:
         self._monitor: asyncio.Task | None = None
         self._critical: asyncio.Task | None = None
         self.crdt: CrdtService | None = None  # contract v2 CRDTs (testbed/crdt_api.py), built at startup
+        self.rebalancer: Rebalancer | None = None  # scaling v3 (testbed/rebalance.py), built at startup
+        self.sql: SqlService | None = None  # contract v5 SQL and events ingest (testbed/sql*.py), at startup
+        self.blobs = blob_api.BlobService(self)  # contract v4 blobs: streamed, own size limit (testbed/blob*.py)
         self.faults = cluster.test_faults
         self._reads = 0  # linearizable GETs seen by the stale-read switch (its deterministic choice)
         if self.faults:
@@ -56,6 +63,9 @@ class NodeApp:
             await self._lifespan(receive, send)
             return
         if scope["type"] != "http":
+            return
+        if blob_api.owns(scope):  # streamed bodies up to blobs.toml's limit, not the KV body limit
+            await self.blobs.serve(scope, receive, send)
             return
         request = Request(scope, receive, self.limits["max_body_bytes"])
         route = "unknown"
@@ -80,10 +90,17 @@ class NodeApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                # before the Raft member builds the state: a replayed log must see the same placement
+                KVState.node_group = self.me.group
+                KVState.node_routes_early = bool(self.faults.get("rebalance_routes_early"))
                 self.raft = RaftMember(self.cluster, self.me, self.metrics.commit_seconds.observe)
-                self.forwarder = Forwarder(self.cluster, self.me)
+                self.forwarder = Forwarder(self.cluster, self.me, self.metrics.registry)
+                await self.forwarder.start()  # the adaptive inter-region transport (issue 13)
                 self.crdt = CrdtService(self)
+                self.sql = SqlService(self)
                 self.crdt.sync.start()
+                self.rebalancer = Rebalancer(self)
+                self.rebalancer.start()
                 self._monitor = asyncio.create_task(self._watch_raft())
                 if "critical_log_after_s" in self.faults and self.me.name == self.cluster.nodes[0].name:
                     self._critical = asyncio.create_task(self._critical_later(self.faults["critical_log_after_s"]))
@@ -96,6 +113,8 @@ class NodeApp:
                         task.cancel()
                 if self.crdt:
                     await self.crdt.sync.stop()
+                if self.rebalancer:
+                    await self.rebalancer.stop()
                 if self.forwarder:
                     await self.forwarder.close()
                 if self.raft:
@@ -153,8 +172,16 @@ class NodeApp:
             ("ring", "placement"): ("placement", "GET", self.placement),
             ("tenants",): ("tenants", "POST", self.create_tenant),
             ("internal", "apply"): ("internal", "POST", self.internal_apply),
+            ("rebalance",): ("rebalance", "GET", self.rebalancer.status),
+            ("admin", "rebalance"): ("admin_rebalance", "POST", self.rebalancer.admin),
+            ("internal", "rebalance"): ("rebalance_internal", "POST", self.rebalancer.internal),
             ("internal", "crdt"): ("crdt_internal", "POST", self.crdt.internal),
             ("crdt",): ("crdt_list", "GET", self.crdt.list_keys),
+            ("sql",): ("sql", "POST", self.sql.query),
+            ("events",): ("events", "POST", self.sql.ingest),
+            ("internal", "sql"): ("sql_internal", "POST", self.sql.internal_part),
+            ("internal", "events"): ("events_internal", "POST", self.sql.internal_events),
+            ("internal", "read"): ("read_internal", "POST", self._internal_read),
         }
         if tuple(tail) in simple:
             name, method, handler = simple[tuple(tail)]
@@ -164,6 +191,8 @@ class NodeApp:
             if r.method not in handlers:
                 raise HttpError(405, "method_not_allowed", f"{r.method} not allowed here; use GET or POST")
             return handlers[r.method][0], handlers[r.method][1], (tail[1], tail[2])
+        if tail[0] == "blobs":  # served by self.blobs before routing (streamed); listed here for the contract
+            return blob_api.route(r), self.blobs.serve, ()
         if tail[0] == "kv" and len(tail) in (2, 3):
             return self._kv_route(r, None, tail[1:])
         if tail[0] == "tenants" and len(tail) in (4, 5) and tail[2] == "kv":
@@ -216,6 +245,9 @@ class NodeApp:
                    **({} if name in BUILT_FEATURES else {"note": "not built in this testbed yet"})}
             for name, requested in preset["features"].items()
         }
+        for name in sorted(BUILT_FEATURES - set(features)):  # built in, not a preset switch (auto_scaling)
+            features[name] = {"requested": False, "available": True, "enabled": True,
+                              "note": "built into this testbed; not a preset switch"}
         return 200, {**self._who(), "preset": preset["name"], "features": features,
                      "regions": preset["cluster"]["regions"], "groups": self.ring.groups,
                      "limits": self.limits, "raft": preset["raft"]}
@@ -248,7 +280,8 @@ class NodeApp:
         return 200, {**self._who(), "observed_by": self.me.name, "groups": groups}
 
     async def ring_params(self, r: Request) -> tuple[int, dict]:
-        return 200, {**self._who(), **self.ring.describe()}
+        previous = self.rebalancer.ring_previous()  # the ring keys move FROM while a rebalance runs
+        return 200, {**self._who(), **self.ring.describe(), "previous": previous}
 
     async def placement(self, r: Request) -> tuple[int, dict]:
         key = r.query.get("key")
@@ -334,12 +367,8 @@ class NodeApp:
         tenant = self._tenant_for(r, named)
         self._check_key(key)
         consistency = r.query.get("consistency", "linearizable")
-        if consistency == "local":
-            entry = self.raft.state.local_get(tenant, key)
-            base = {**self._who(), "key": key, "consistency": "local", "owner_group": self._owner(tenant, key)}
-            if entry is None:
-                raise HttpError(404, "not_found", "key not found on this node's replica", **base)
-            return 200, {**base, **entry}
+        if consistency == "local":  # read-local routing (testbed/sql_routing.py)
+            return await local_read(self, r, tenant, key)
         if consistency != "linearizable":
             raise HttpError(400, "bad_consistency", "consistency must be 'linearizable' or 'local'")
         return await self._dispatch({"op": "get", "tenant": tenant, "key": key})
@@ -353,13 +382,35 @@ class NodeApp:
         return owner
 
     async def _dispatch(self, op: dict[str, Any]) -> tuple[int, dict]:
-        owner = self._owner(op["tenant"], op["key"])
+        """Serve or forward a KV operation. While a rebalance moves its key, the operation is refused as
+        certainly not applied (503, ``moving``); that is retried here until the forwarding deadline."""
+        self.rebalancer.sync_view()
+        deadline = time.monotonic() + self.retry_deadline
+        while True:
+            try:
+                return await self._route_op(op, self._owner(op["tenant"], op["key"]), 0)
+            except HttpError as exc:
+                if not exc.extra.get("moving") or time.monotonic() + self.backoff > deadline:
+                    raise
+            await asyncio.sleep(self.backoff)
+
+    async def _route_op(self, op: dict[str, Any], owner: str, hops: int) -> tuple[int, dict]:
         if owner == self.me.group:
-            return await self._apply(op)
-        status, payload = await self.forwarder.send(owner, {**op, "epoch": self.ring.epoch})
+            return await self._apply(op, hops)
+        status, payload = await self.forwarder.send(owner, {**op, "epoch": self.ring.epoch, "hops": hops})
         self.metrics.forwarded.labels(to_group=owner, outcome=str(status)).inc()
         payload["forwarded_by"] = self.me.name
         return status, payload
+
+    async def _follow(self, op: dict[str, Any], where: dict[str, Any], hops: int) -> tuple[int, dict]:
+        """The group's state machine said another group serves this key now (a rebalance): go there."""
+        if where["route"] == "moving":
+            raise HttpError(503, "unavailable", f"key is moving to group {where['group']} (rebalance); not applied",
+                            group=self.me.group, moving=True)
+        if hops >= MAX_HOPS:
+            raise HttpError(503, "unavailable", "routing did not settle during a rebalance; not applied",
+                            group=self.me.group, moving=True)
+        return await self._route_op(op, where["group"], hops + 1)
 
     async def internal_apply(self, r: Request) -> tuple[int, dict]:
         if not auth.same(r.headers.get(INTERNAL_HEADER, ""), self.forwarder.auth):
@@ -367,10 +418,14 @@ class NodeApp:
         op = await r.json_object()
         if op.get("op") not in KV_OPS or not isinstance(op.get("tenant"), str) or not isinstance(op.get("key"), str):
             raise HttpError(400, "bad_request", "malformed internal operation")
+        hops = op.get("hops", 0)
+        hops = hops if isinstance(hops, int) and not isinstance(hops, bool) and 0 <= hops <= MAX_HOPS else MAX_HOPS
         owner = self._owner(op["tenant"], op["key"])
-        if owner != self.me.group:
-            raise HttpError(421, "wrong_group", f"key belongs to {owner}, not {self.me.group}")
-        return await self._apply(op)
+        if owner != self.me.group and self.raft.state.ring_view is None:
+            if hops >= MAX_HOPS or "hops" not in op:  # a router on the same ring as ours: a real misroute
+                raise HttpError(421, "wrong_group", f"key belongs to {owner}, not {self.me.group}")
+            return await self._route_op(op, owner, hops + 1)  # our view is older than the sender's
+        return await self._apply(op, hops)
 
     def _stale_read(self, op: dict[str, Any]) -> bool:
         """TEST ONLY (``stale_read_fraction``): should this linearizable GET skip the Raft log? Only on a
@@ -389,7 +444,7 @@ class NodeApp:
             raise HttpError(404, "not_found", "key not found", **base)
         return 200, {**base, **entry, "consistency": "linearizable"}
 
-    async def _apply(self, op: dict[str, Any]) -> tuple[int, dict]:
+    async def _apply(self, op: dict[str, Any], hops: int = 0) -> tuple[int, dict]:
         """Commit the operation in this node's group; retries only attempts that certainly did not apply."""
         state = self.raft.state
         commands = {
@@ -415,6 +470,8 @@ class NodeApp:
                     raise HttpError(503, "unavailable", f"group {self.me.group} cannot commit: {exc.reason}",
                                     **base) from None
                 await asyncio.sleep(self.backoff)
+        if isinstance(result, dict) and "route" in result:  # rebalancing: not applied here
+            return await self._follow(op, result, hops)
         base = {**self._who(), "leader": self.raft.leader_name(), "key": op["key"]}
         if op["op"] == "get":
             if result is None:
@@ -423,4 +480,7 @@ class NodeApp:
         if op["op"] == "cas" and not result["swapped"]:
             raise HttpError(409, "cas_mismatch", "current value differs from expected", **base,
                             current=result["current"], version=result["version"])
-        return 200, {**base, **result}
+        return 200, {**base, **result, "quorum": quorum(self)}  # write-quorum (testbed/sql_routing.py)
+
+    async def _internal_read(self, r: Request) -> tuple[int, dict]:
+        return await internal_read(self, r)

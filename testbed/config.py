@@ -18,13 +18,14 @@ from typing import Any
 
 from .faults import FaultSwitchError
 from .faults import validate as validate_faults
-from .geo import GeoError, build_geo, choose_profile, links_needed, validate_geo
+from .geo import TRANSPORT_KINDS, GeoError, build_geo, choose_profile, links_needed, validate_geo
 
 PRESET_DIR = Path(__file__).parent / "presets"
 
 # Features this build of the testbed implements. A preset may request more; /v1/config reports the
 # difference instead of pretending.
-BUILT_FEATURES = frozenset({"multi_raft", "federation", "crdt", "geo_replication"})
+BUILT_FEATURES = frozenset({"multi_raft", "federation", "crdt", "geo_replication", "intelligent_routing",
+                            "pipeline_parallelism", "auto_scaling", "adaptive_transport"})
 
 REQUIRED_PRESET_KEYS = {
     "cluster": {"regions": list, "groups": int, "host": str},
@@ -97,6 +98,13 @@ def validate_preset(data: dict[str, Any], where: str) -> None:
         validate_geo(data, where)
     except GeoError as exc:
         raise ConfigError(str(exc)) from None
+    if data.get("transport") is not None:
+        from .transport_policy import PolicyConfig, PolicyError
+
+        try:
+            PolicyConfig.from_preset(data["transport"])
+        except (PolicyError, TypeError) as exc:
+            raise ConfigError(f"preset {where}: {exc}") from None
 
 
 def free_ports(count: int, host: str) -> list[int]:
@@ -114,6 +122,31 @@ def free_ports(count: int, host: str) -> list[int]:
     return ports
 
 
+def free_dual_ports(count: int, host: str) -> list[int]:
+    """Ports free right now for both TCP and UDP (the transport listener binds both; the probe echo UDP)."""
+    found: list[int] = []
+    held: list[socket.socket] = []
+    try:
+        for _ in range(count * 20):  # bounded: a TCP-free port is almost always UDP-free too
+            if len(found) == count:
+                break
+            tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            tcp.bind((host, 0))
+            held.append(tcp)
+            udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                udp.bind((host, tcp.getsockname()[1]))
+            except OSError:
+                udp.close()
+                continue
+            held.append(udp)
+            found.append(tcp.getsockname()[1])
+    finally:
+        for sock in held:
+            sock.close()
+    return found
+
+
 def build_cluster(preset: dict[str, Any], directory: Path, admin_token: str | None = None,
                   geo: str | None = None) -> dict[str, Any]:
     """A cluster file for ``preset`` with fresh loopback ports and data folders under ``directory``.
@@ -129,7 +162,14 @@ def build_cluster(preset: dict[str, Any], directory: Path, admin_token: str | No
         raise ConfigError(str(exc)) from None
     node_count = len(groups) * len(regions)
     link_count = len(links_needed([{"region": r} for _ in groups for r in regions], regions))
-    ports = iter(free_ports(2 * node_count + (link_count + 1 if profile else 0), host))
+    transport = bool((preset.get("transport") or {}).get("enabled"))
+    transport_links = node_count * (len(regions) - 1) * len(TRANSPORT_KINDS) if transport else 0
+    udp_links = node_count * (len(regions) - 1) * 2 if transport and profile else 0  # h3 and probe relays
+    dual_ports = free_dual_ports(2 * node_count + udp_links if transport else 0, host)
+    dual = iter(dual_ports)
+    wanted = 2 * node_count + (link_count + transport_links + 1 if profile else 0)
+    # two allocations: a port the first released may come back in the second, so never take it twice
+    ports = iter([p for p in free_ports(wanted + len(dual_ports), host) if p not in set(dual_ports)][:wanted])
     nodes = []
     for group in groups:
         for region in regions:
@@ -145,6 +185,8 @@ def build_cluster(preset: dict[str, Any], directory: Path, admin_token: str | No
                     "dir": str((directory / "nodes" / name).resolve()),
                 }
             )
+            if transport:
+                nodes[-1].update({"xport_port": next(dual), "probe_port": next(dual)})
     data: dict[str, Any] = {
         "format": 1,
         "preset": preset,
@@ -155,7 +197,11 @@ def build_cluster(preset: dict[str, Any], directory: Path, admin_token: str | No
         "test_faults": {},
     }
     if profile:
-        data["geo"] = build_geo(preset, profile, nodes, host, ports)
+        data["geo"] = build_geo(preset, profile, nodes, host, ports, dual)
+    if transport:
+        from .tls import make_cluster_tls
+
+        data["transport"] = make_cluster_tls(directory, host)
     return data
 
 
@@ -168,6 +214,8 @@ class NodeSpec:
     http_port: int
     raft_port: int
     dir: Path
+    xport_port: int = 0  # inter-node transport listener, h2 on TCP + h3 on UDP (0: none; issue 13)
+    probe_port: int = 0  # UDP echo for the transport's RTT/loss probes (0: none)
 
     @property
     def raft_address(self) -> str:
@@ -181,6 +229,7 @@ class NodeSpec:
 @dataclass(frozen=True)
 class Cluster:
     data: dict[str, Any]
+    path: Path | None = None  # the cluster file (a node re-reads it to learn a group added by scale-out)
 
     @property
     def preset(self) -> dict[str, Any]:
@@ -230,4 +279,4 @@ def load_cluster(path: str | Path) -> Cluster:
         Cluster(data).nodes  # noqa: B018 - validates every node entry
     except TypeError as exc:
         raise ConfigError(f"cluster file {path}: bad node entry: {exc}") from None
-    return Cluster(data)
+    return Cluster(data, Path(path).resolve())

@@ -1,7 +1,8 @@
 """Delta-state anti-entropy between every pair of nodes (Almeida et al.'s delta-interval algorithm).
 
 Each local write appends its delta to this node's outgoing log under a local sequence number. One task per
-peer sends, at most every ``interval_s`` and only when there is something new, the deltas after the peer's
+peer sends, at most once per ``interval_s`` (paced: at once when the previous request is older than that) and
+only when there is something new, the deltas after the peer's
 last acknowledged sequence number in one ``POST /v1/internal/crdt``; the answer acknowledges them. Deltas
 acknowledged by every peer are dropped from the log. An idle node sends nothing and its tasks sleep on an
 event, so anti-entropy costs nothing when no CRDT is written.
@@ -52,6 +53,7 @@ class AntiEntropy:
         self.me, self.replica, self.clock, self.metrics = me, replica, clock, metrics
         self.conf = settings(cluster.preset)
         self.stops_after_partition = stops_after_partition
+        self.cluster_data, self.secret = cluster.data, cluster.secret  # add_peer reads the links learnt later
         self.incarnation = secrets.token_hex(8)
         self.region_of = {n.name: n.region for n in cluster.nodes}
         self.peers = [n.name for n in cluster.nodes if n.name != me.name]
@@ -73,6 +75,33 @@ class AntiEntropy:
     def start(self) -> None:
         self.tasks = [asyncio.create_task(self._peer_loop(p)) for p in self.peers]
 
+    def add_peer(self, node: NodeSpec) -> None:
+        """A node that joined (a group added by scale-out): it gets a full sync first, then every delta."""
+        if node.name == self.me.name or node.name in self.links:
+            return
+        via = routes(self.cluster_data, self.me.region, "http")  # through the fault proxy, like the others
+        headers = {INTERNAL_HEADER: internal_token(self.secret)}
+        self.region_of[node.name] = node.region
+        self.links[node.name] = PeerLink(via.get(node.name, f"{node.host}:{node.http_port}"), SYNC_PATH, headers,
+                                         self.conf["request_timeout_s"])
+        self.peers.append(node.name)
+        self.acked[node.name], self.known[node.name], self.full[node.name] = 0, None, True
+        self.wake[node.name] = asyncio.Event()
+        self.wake[node.name].set()
+        self.tasks.append(asyncio.create_task(self._peer_loop(node.name)))
+
+    def remove_peer(self, name: str) -> None:
+        """A node that left (its group was drained): stop sending to it, so the log is trimmed again."""
+        if name not in self.links:
+            return
+        index = self.peers.index(name)
+        self.peers.pop(index)
+        if index < len(self.tasks):
+            self.tasks.pop(index).cancel()
+        for table in (self.acked, self.known, self.full, self.wake):
+            table.pop(name, None)
+        self.links.pop(name).close()
+
     async def stop(self) -> None:
         for task in self.tasks:
             task.cancel()
@@ -93,11 +122,17 @@ class AntiEntropy:
     async def _peer_loop(self, peer: str) -> None:
         failing_since: float | None = None
         answered_once = False
+        attempt = time.monotonic()  # the first contact waits one interval, as every node is still starting
         while True:
             if not self._pending(peer):
                 self.wake[peer].clear()
                 await self.wake[peer].wait()
-            await asyncio.sleep(self.conf["interval_s"])  # batch the writes of one interval into one request
+            # Pace, do not delay: at most one request per interval (the writes of an interval go in one
+            # request), but a delta that arrives after a quiet interval (or after the retry wait of a failed
+            # send) goes at once instead of waiting a whole interval more.
+            pause = self.conf["interval_s"] - (time.monotonic() - attempt)
+            if pause > 0:
+                await asyncio.sleep(pause)
             attempt = time.monotonic()
             try:
                 await self._send(peer)

@@ -59,8 +59,22 @@ SWITCHES: dict[str, tuple[Callable[[str, Any], Any], str]] = {
                                            "deletes every tag the receiver holds (not the ones observed)"),
     "crdt_clock_ignores_causality": (_flag, "the LWW register's hybrid clock ignores received timestamps and "
                                             "runs 500 ms x region index behind: a later write can lose"),
+    "rebalance_skips_last_batch": (_flag, "a rebalance source hands off its last batch of leaving keys without "
+                                          "copying it to the new owner: the migration finishes, those keys are lost"),
+    "rebalance_routes_early": (_flag, "during a rebalance the new owner serves a moving key before its data "
+                                      "arrived: stale or missing reads, writes the later copy overwrites"),
     "crdt_anti_entropy_stops_after_partition": (_flag, "a node stops CRDT anti-entropy to a peer for good once "
                                                        "sends to it failed for give_up_s (3 s) in a row"),
+    "transport_never_switches": (_flag, "the adaptive transport measures its links but never leaves HTTP/2, "
+                                        "whatever the latency or loss"),
+    "transport_switch_drops_inflight": (_flag, "a transport switch closes the old protocol's connections at "
+                                               "once: requests in flight on them fail"),
+    "sql_drops_group_rows": (_flag, "the SQL coordinator silently leaves the last group's partition out of "
+                                    "every query (answers 200 over part of the data)"),
+    "blob_truncates_large": (_flag, "the blob API stores objects over 8 MiB without their last 64 KiB; the PUT "
+                                    "still answers 201 with the full size and SHA-256 (blobs.toml [faults])"),
+    "sql_wrong_null_aggregate": (_flag, "the SQL coordinator loads NULL integers of events.n as 0, so COUNT/"
+                                        "AVG/MIN over a column with NULLs are wrong"),
 }
 
 

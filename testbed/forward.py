@@ -9,9 +9,11 @@ import time
 from typing import Any
 
 import httpx
+from prometheus_client import CollectorRegistry
 
 from .config import Cluster, NodeSpec
 from .geo import routes
+from .transport import TransportManager
 from .web import HttpError
 
 INTERNAL_HEADER = "x-cluster-auth"
@@ -29,21 +31,27 @@ class Forwarder:
     sending) is answered 504 ``outcome_unknown`` at once, because retrying it could apply it twice.
     """
 
-    def __init__(self, cluster: Cluster, me: NodeSpec) -> None:
+    def __init__(self, cluster: Cluster, me: NodeSpec, registry: CollectorRegistry | None = None) -> None:
         self.cluster = cluster
         self.me = me
+        self.transport = TransportManager(cluster, me, registry)  # issue 13; started by start()
         fwd = cluster.preset["forwarding"]
         self.retry_deadline = float(fwd["retry_deadline"])
         self.backoff = float(fwd["retry_backoff"])
         self.timeout = float(fwd["request_timeout"])
         self.leader_hint: dict[str, str] = {}
-        via = routes(cluster.data, me.region, "http")  # other regions' nodes: through the fault proxy
-        self.bases = {n.name: f"http://{via[n.name]}" if n.name in via else n.http_base for n in cluster.nodes}
+        self.bases: dict[str, str] = {}
+        self.refresh()
         self.auth = internal_token(cluster.secret)
         self.client = httpx.AsyncClient(
             timeout=httpx.Timeout(self.timeout, connect=0.5),
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
         )
+
+    def refresh(self) -> None:
+        """(Re)build the address of every node, e.g. after a rebalance taught us a new group's members."""
+        via = routes(self.cluster.data, self.me.region, "http")  # other regions' nodes: through the fault proxy
+        self.bases = {n.name: f"http://{via[n.name]}" if n.name in via else n.http_base for n in self.cluster.nodes}
 
     def candidates(self, group: str) -> list[NodeSpec]:
         members = self.cluster.members(group)
@@ -56,9 +64,13 @@ class Forwarder:
         while True:
             for member in self.candidates(group):
                 try:
-                    response = await self.client.post(
-                        f"{self.bases[member.name]}/v1/internal/apply", json=operation,
-                        headers={INTERNAL_HEADER: self.auth})
+                    if self.transport.covers(member):  # another region: h2 or h3 by the pair's policy
+                        response = await self.transport.post(member, "/v1/internal/apply", operation,
+                                                             {INTERNAL_HEADER: self.auth})
+                    else:
+                        response = await self.client.post(
+                            f"{self.bases[member.name]}/v1/internal/apply", json=operation,
+                            headers={INTERNAL_HEADER: self.auth})
                 except httpx.ConnectError as exc:
                     last_error = f"{member.name}: {exc.__class__.__name__}"
                     continue
@@ -76,10 +88,15 @@ class Forwarder:
                 leader = payload.get("leader")
                 if isinstance(leader, str):
                     self.leader_hint[group] = leader
+                payload["transport"] = getattr(response, "transport", "http/1.1")  # which protocol carried it
                 return response.status_code, payload
             if time.monotonic() + self.backoff > deadline:
                 raise HttpError(503, "unavailable", f"group {group} unavailable: {last_error}", group=group)
             await asyncio.sleep(self.backoff)
 
+    async def start(self) -> None:
+        await self.transport.start()
+
     async def close(self) -> None:
+        await self.transport.close()
         await self.client.aclose()

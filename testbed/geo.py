@@ -18,6 +18,9 @@ from collections.abc import Iterator
 from typing import Any
 
 LINK_KINDS = ("raft", "http")
+# The adaptive transport's links (issue 13), for nodes that have a transport listener: kind -> (node port
+# field, proxy protocol). h2 and h3 share the port number (TCP and UDP); probes go to the UDP echo.
+TRANSPORT_KINDS = {"h2": ("xport_port", "tcp"), "h3": ("xport_port", "udp"), "probe": ("probe_port", "udp")}
 NO_PROXY = "none"
 
 
@@ -85,8 +88,9 @@ def links_needed(nodes: list[dict[str, Any]], regions: list[str]) -> list[tuple[
 
 
 def build_geo(preset: dict[str, Any], profile: str, nodes: list[dict[str, Any]], host: str,
-              ports: Iterator[int]) -> dict[str, Any]:
-    """The cluster file's ``geo`` section for ``profile``; ``ports`` supplies free loopback ports."""
+              ports: Iterator[int], udp_ports: Iterator[int] | None = None) -> dict[str, Any]:
+    """The cluster file's ``geo`` section for ``profile``; ``ports`` supplies free loopback ports, ``udp_ports``
+    ports free for UDP too (the UDP relay links' listen addresses; default ``ports``)."""
     regions = preset["cluster"]["regions"]
     table = preset["geo"]["rtt_ms"][profile]
     links = []
@@ -95,6 +99,17 @@ def build_geo(preset: dict[str, Any], profile: str, nodes: list[dict[str, Any]],
         links.append({"name": f"{kind}.{region}.{node['name']}", "kind": kind, "from_region": region,
                       "to_node": node["name"], "to_region": node["region"],
                       "listen": f"{host}:{next(ports)}", "upstream": f"{node['host']}:{port}"})
+    for node in nodes:
+        for kind, (field, protocol) in TRANSPORT_KINDS.items():
+            if not node.get(field):
+                continue
+            for region in regions:
+                if region != node["region"]:
+                    links.append({"name": f"{kind}.{region}.{node['name']}", "kind": kind, "from_region": region,
+                                  "to_node": node["name"], "to_region": node["region"],
+                                  "listen": f"{host}:{next(udp_ports or ports) if protocol == 'udp' else next(ports)}",
+                                  "upstream": f"{node['host']}:{node[field]}",
+                                  "protocol": protocol})
     rtts = {pair_key(a, b): rtt_ms(table, a, b) for i, a in enumerate(regions) for b in regions[i + 1:]}
     return {"profile": profile, "rtt_ms": rtts, "proxy_api": f"{host}:{next(ports)}", "links": links}
 

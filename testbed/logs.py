@@ -29,9 +29,23 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
+class PeerGoneFilter(logging.Filter):
+    """Hypercorn (the inter-node HTTP/2 listener) lets asyncio log "SSL shutdown timed out" as an ERROR
+    when a peer disappears during a TLS close (a killed or partitioned node): nothing of this node failed,
+    so the line is a WARNING (the log scan judges ERROR lines as bugs)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if record.levelno >= logging.ERROR and isinstance(error, TimeoutError) and "SSL shutdown" in str(error):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg = f"peer gone during TLS close ({error}): {record.msg}"
+        return True
+
+
 def setup(path: Path, node: str, group: str, region: str) -> logging.Logger:
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(JsonFormatter(node, group, region))
+    handler.addFilter(PeerGoneFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)

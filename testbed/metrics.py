@@ -34,6 +34,15 @@ class NodeMetrics:
             "testbed_crdt_anti_entropy_rounds", "Anti-entropy requests this node sent, by destination region and "
             "outcome (ok/failed)", ["dest_region", "outcome"], registry=self.registry)
 
+        # Rebalancing (issue 11): the ring epoch this node routes by, and what this node moved as the leader
+        # of a source group (summed over nodes, the cluster's total).
+        self.ring_epoch = Gauge("tier7_ring_epoch", "Ring epoch this node routes by", list(labels),
+                                registry=self.registry).labels(**labels)
+        self.keys_moved = Counter("tier7_rebalance_keys_moved", "Keys this node handed off to a new owner group",
+                                  list(labels), registry=self.registry).labels(**labels)
+        self.bytes_moved = Counter("tier7_rebalance_bytes_moved", "Bytes (keys + values) this node handed off",
+                                   list(labels), registry=self.registry).labels(**labels)
+
     def request(self, route: str, status: int) -> None:
         self._requests.labels(route=route, status=str(status)).inc()
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .config import Cluster
+import asyncio
+
+from .config import Cluster, NodeSpec
 
 
 def run(cluster: Cluster, name: str) -> None:
@@ -36,6 +38,23 @@ def serve(cluster: Cluster, name: str) -> None:
                             timeout_keep_alive=30, backlog=2048)
     server = uvicorn.Server(config)
     try:
-        server.run()
+        asyncio.run(_serve_both(cluster, me, app, server))
     finally:
         logging.shutdown()
+
+
+async def _serve_both(cluster: Cluster, me: NodeSpec, app: object, server: object) -> None:
+    """uvicorn (public API and lifespan) and, when the preset enables it, the inter-node transport listener
+    (h2 + h3, testbed/transport_server.py) in one event loop; the listener stops when uvicorn does."""
+    from .transport_server import enabled, serve_transport
+
+    stop = asyncio.Event()
+    listener = None
+    if enabled(cluster, me):
+        listener = asyncio.create_task(serve_transport(cluster, me, app, lambda: server.started, stop))
+    try:
+        await server.serve()
+    finally:
+        stop.set()
+        if listener is not None:
+            await asyncio.wait([listener], timeout=2.0)

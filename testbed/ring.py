@@ -21,7 +21,11 @@ class Ring:
         self._owners = [g for _, g in entries]
 
     def owner(self, tenant: str, key: str) -> str:
-        position = point(f"{tenant}/{key}")
+        return self.owner_label(f"{tenant}/{key}")
+
+    def owner_label(self, label: str) -> str:
+        """The owner of a placement label ``{tenant}/{key}``."""
+        position = point(label)
         index = bisect.bisect_left(self._points, position)
         return self._owners[index % len(self._owners)]
 

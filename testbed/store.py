@@ -11,6 +11,7 @@ from typing import Any
 
 from pysyncobj import SyncObjConsumer, replicated
 
+from .rebalance_state import RebalanceState
 from .ring import point
 
 SYSTEM_TENANT = "_system"
@@ -21,20 +22,38 @@ def selected(label: str, fraction: float) -> bool:
     return fraction > 0 and (point("fault:" + label) % 100_000) < fraction * 100_000
 
 
-class KVState(SyncObjConsumer):
-    def __init__(self, lose_write_fraction: float = 0.0) -> None:
+class KVState(RebalanceState, SyncObjConsumer):
+    # The node process's own group and TEST-ONLY rebalance switch, set by testbed/api.py before the Raft
+    # member (which builds this state) starts: one node per process, and class attributes are never
+    # replicated or snapshotted.
+    node_group = ""
+    node_routes_early = False
+
+    def __init__(self, lose_write_fraction: float = 0.0, group: str | None = None,
+                 routes_early: bool | None = None) -> None:
         # TEST ONLY (test_faults.lose_write_fraction): acknowledge some puts without storing them.
         # Set before SyncObjConsumer.__init__ so it is configuration, not replicated state.
         self.lose_write_fraction = float(lose_write_fraction)
+        self.group = KVState.node_group if group is None else group  # which keys it serves in a rebalance
+        # TEST ONLY (rebalance_routes_early), see rebalance_state.py
+        self.routes_early = bool(KVState.node_routes_early if routes_early is None else routes_early)
         super().__init__()
         # Attributes set after SyncObjConsumer.__init__ are the replicated, snapshotted state.
         self.data: dict[str, dict[str, list[Any]]] = {}
         self.revision = 0
+        self.ring_view: dict[str, Any] | None = None  # rebalancing (rebalance_state.py); None: never rescaled
+        self.mig: dict[str, Any] | None = None
+        # Contract v5 (testbed/sql*.py): the append-only events of this group, per tenant (rows are tuples in
+        # testbed.sql_model.EVENT_COLUMNS order) and the ids seen, so an append is applied at most once per id.
+        self.events: dict[str, list[tuple]] = {}
+        self.event_ids: dict[str, set[int]] = {}
 
     # -- replicated commands (deterministic: they run on every member in log order) --
 
     @replicated
     def put(self, tenant: str, key: str, value: str) -> dict[str, Any]:
+        if (elsewhere := self.placement(tenant, key)) is not None:
+            return elsewhere
         self.revision += 1
         space = self.data.setdefault(tenant, {})
         previous = space.get(key)
@@ -44,6 +63,8 @@ class KVState(SyncObjConsumer):
 
     @replicated
     def cas(self, tenant: str, key: str, expected: str | None, value: str) -> dict[str, Any]:
+        if (elsewhere := self.placement(tenant, key)) is not None:
+            return elsewhere
         space = self.data.setdefault(tenant, {})
         current = space.get(key)
         current_value = current[0] if current else None
@@ -55,6 +76,8 @@ class KVState(SyncObjConsumer):
 
     @replicated
     def delete(self, tenant: str, key: str) -> dict[str, Any]:
+        if (elsewhere := self.placement(tenant, key)) is not None:
+            return elsewhere
         space = self.data.get(tenant, {})
         existed = space.pop(key, None) is not None
         if existed:
@@ -64,17 +87,41 @@ class KVState(SyncObjConsumer):
     @replicated
     def read(self, tenant: str, key: str) -> dict[str, Any] | None:
         """A read through the log: linearizable because it is ordered with every write."""
+        if (elsewhere := self.placement(tenant, key)) is not None:
+            return elsewhere
         entry = self.data.get(tenant, {}).get(key)
         return {"value": entry[0], "version": entry[1]} if entry else None
 
     @replicated
     def create_if_absent(self, tenant: str, key: str, value: str) -> dict[str, Any]:
+        if (elsewhere := self.placement(tenant, key)) is not None:
+            return elsewhere
         space = self.data.setdefault(tenant, {})
         if key in space:
             return {"created": False, "value": space[key][0]}
         self.revision += 1
         space[key] = [value, self.revision]
         return {"created": True, "value": value}
+
+    @replicated
+    def append_events(self, tenant: str, rows: list[tuple]) -> dict[str, Any]:
+        """Append event rows (contract v5); a row whose id this tenant already has is skipped (a retried
+        batch never doubles rows). Returns rows stored and duplicates skipped."""
+        table = self.events.setdefault(tenant, [])
+        ids = self.event_ids.setdefault(tenant, set())
+        fresh = []
+        for row in rows:
+            if row[0] not in ids:
+                ids.add(row[0])
+                fresh.append(tuple(row))
+        table.extend(fresh)
+        return {"stored": len(fresh), "duplicates": len(rows) - len(fresh)}
+
+    @replicated
+    def barrier(self) -> int:
+        """A no-op through the log: once it is applied here, this replica holds every earlier commit
+        (the SQL coordinator's per-group read fence)."""
+        return self.revision
 
     # -- local reads (this member's replica; may be stale) --
 
@@ -88,3 +135,8 @@ class KVState(SyncObjConsumer):
         and ``len`` of each tenant's dict is atomic, so a concurrent apply that adds a tenant cannot raise
         "dictionary changed size during iteration" here (issue 17); the count may be one apply stale."""
         return sum(len(space) for space in list(self.data.values()))
+
+    def local_tables(self, tenant: str) -> tuple[dict[str, list[Any]], list[tuple]]:
+        """Copies of a tenant's KV (key -> [value, version]) and events in this replica (C-level copies,
+        atomic under the GIL while pysyncobj's thread applies commands)."""
+        return dict(self.data.get(tenant, {})), list(self.events.get(tenant, ()))

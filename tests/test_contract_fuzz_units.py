@@ -123,3 +123,33 @@ def test_crash_switch_is_validated():
     for bad in (5, "", None, True):
         with pytest.raises(FaultSwitchError, match="must be a non-empty string"):
             validate({"crash_on_value_prefix": bad})
+
+
+def test_every_documented_client_operation_is_drawn_and_destructive_ones_only_with_refused_tokens():
+    """A route documented later (SQL, blobs, rebalance...) is fuzzed without a hand-written strategy; an
+    operation marked x-fuzz: foreign-tokens-only never gets a token that could make it act."""
+    from tier7.fuzz.generic import FOREIGN_ONLY, generic_strategy
+
+    ops = [op for op in document.operations(document.load()) if not op.internal]
+    drawn = {c.op for c in draw_cases(ops, WORLD, 1500, seed=7)}
+    assert {op.id for op in ops} <= drawn, sorted({op.id for op in ops} - drawn)
+    for op in ops:
+        if op.extra.get("x-fuzz") != FOREIGN_ONLY:
+            continue
+        seen = collect(generic_strategy(op, WORLD))
+        assert seen and all(c.token in cases.FOREIGN_KINDS and c.expect == "reject" for c in seen), op.id
+
+
+def collect(strategy, examples: int = 60) -> list:
+    """``examples`` draws of ``strategy`` (Hypothesis, no database)."""
+    from hypothesis import HealthCheck, given, settings
+
+    seen: list = []
+
+    @settings(max_examples=examples, suppress_health_check=list(HealthCheck), database=None)
+    @given(strategy)
+    def draw(case):
+        seen.append(case)
+
+    draw()
+    return seen

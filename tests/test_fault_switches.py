@@ -11,10 +11,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import harness_ring, new_tenant, start_cluster
 from tier7.contract import ContractClient
+from tier7.ring import HarnessRing
 from tier7.targets import processes
 from tier7.topology import observe
 from tier7.waiting import wait_until
@@ -33,6 +35,12 @@ def init_testbed(tmp_path: Path, faults: str) -> subprocess.CompletedProcess:
     ('{"kill_misses_server": 1}', "must be true or false"),
     ('{"crdt_merge_drops_concurrent": 1}', "must be true or false"),
     ('{"crdt_clock_ignores_causality": "yes"}', "must be true or false"),
+    ('{"rebalance_skips_last_batch": 1}', "must be true or false"),
+    ('{"sql_drops_group_rows": 1}', "must be true or false"),  # issue 12; effect: tests/test_sql_e2e.py
+    ('{"sql_wrong_null_aggregate": "yes"}', "must be true or false"),
+    ('{"blob_truncates_large": 1}', "must be true or false"),  # issue 12 cloud; effect: tests/test_cloud_e2e.py
+    ('{"transport_never_switches": 1}', "must be true or false"),  # issue 13; effect: test_transport_faults.py
+    ('{"transport_switch_drops_inflight": "yes"}', "must be true or false"),
     ('{"slow_election_s": -3}', "must be a number of seconds"),
     ('[1]', "must be a JSON object"),
     ("{oops", "is not JSON"),
@@ -190,3 +198,67 @@ def _pid(path: Path) -> int | None:
 
 def _server_alive(pid: int) -> bool:
     return processes.state(pid) not in (None, "Z") and os.path.exists(f"/proc/{pid}")
+
+
+# -- rebalancing mutants (issue 11), each on a cheap cluster: one region, two one-node groups, +1 node --
+
+def _mini(tmp_path: Path, faults: dict) -> tuple:
+    from tests.scaling_support import load, mini_preset
+
+    target = start_cluster(tmp_path / "tb", preset=mini_preset(tmp_path), geo="none", test_faults=faults)
+    http = httpx.Client(timeout=10.0)
+    tenant, token = new_tenant(target, http)
+    keys = [f"m{i}" for i in range(90)]
+    return target, http, tenant, token, load(target, http, token, keys)
+
+
+def _moving(target, http, tenant: str, keys, before, node: int = 0) -> list[str]:
+    after = HarnessRing.from_contract(http.get(f"{target.nodes()[node].url}/v1/ring").json())
+    return [k for k in keys if before.group_for(tenant, k) != after.group_for(tenant, k)]
+
+
+def test_rebalance_skips_last_batch_loses_the_keys_of_that_batch(tmp_path):
+    from tests.scaling_support import wait_finished
+
+    target, http, tenant, token, values = _mini(tmp_path, {"rebalance_skips_last_batch": True})
+    try:
+        before = harness_ring(target, http)
+        target.scale_out(1)
+        wait_finished(target, http, 2, timeout=30)
+        moved = _moving(target, http, tenant, values, before)
+        url, headers = target.nodes()[0].url, {"authorization": f"Bearer {token}"}
+        missing = {k for k in values if http.get(f"{url}/v1/kv/{k}", headers=headers).status_code == 404}
+        # each source's keys fit one batch here, so its last batch is all it had to move: every one is lost,
+        # while the migration reports finished; keys that stayed put are intact
+        assert moved and missing == set(moved), (len(moved), len(missing))
+    finally:
+        http.close()
+        target.stop()
+
+
+def test_rebalance_routes_early_serves_a_moving_key_before_its_data_arrived(tmp_path):
+    from tests.scaling_support import wait_finished
+
+    target, http, tenant, token, values = _mini(tmp_path, {"rebalance_routes_early": True})
+    try:
+        before = harness_ring(target, http)
+        sources = [n.name for n in target.nodes()]
+        group = target.scale_out(1)
+        for name in sources:  # freeze the sources at once: from now on no batch can arrive at the new group
+            target.pause_node(name)
+        try:
+            url = target.nodes()[-1].url
+            assert target.nodes()[-1].group == group
+            moved = _moving(target, http, tenant, values, before, node=-1)
+            headers = {"authorization": f"Bearer {token}"}
+            with ThreadPoolExecutor(8) as pool:
+                codes = list(pool.map(lambda k: http.get(f"{url}/v1/kv/{k}", headers=headers).status_code, moved))
+        finally:
+            for name in sources:
+                target.resume_node(name)
+        # every key exists (loaded above): a 404 is the new owner answering before the data arrived
+        assert moved and codes.count(404) > len(moved) // 2, codes
+        wait_finished(target, http, 2, timeout=30)
+    finally:
+        http.close()
+        target.stop()

@@ -15,7 +15,10 @@ from tier7.waiting import wait_until
 def test_inter_region_traffic_goes_through_the_proxy(cluster):
     net = cluster.network()
     assert net is not None and cluster.proxy_running()
-    assert len(net.links) == 9 * 2 * 2  # every node, from each of the 2 other regions, raft and http
+    # every node, from each of the 2 other regions: raft and http, and the adaptive transport's h2 (TCP),
+    # h3 and probe (UDP relay) links (issue 13)
+    assert len(net.links) == 9 * 2 * 5
+    assert {link.protocol for link in net.links if link.kind in ("h3", "probe")} == {"udp"}
     proxies = net.client.proxies()
     for link in net.links:
         up, down = split_rtt(net.baseline_ms(link.from_region, link.to_region))

@@ -59,10 +59,15 @@ must_not_fail = []
 """
 
 
+# A criterion the plan has not built yet (None once all are): a mutant may not claim it.
+UNBUILT = next((c for c, criterion in CRITERIA_BY_ID.items() if not criterion.built), None)
+
+
 @pytest.mark.parametrize("only, must_fail, message", [
     ('["federation"]', '["no-such"]', "unknown criterion 'no-such'"),
     ('["federation"]', '["tenants"]', "'tenants' is judged but not in 'only'"),
-    ('["sql"]', '["sql"]', "not built yet"),
+    pytest.param(f'["{UNBUILT}"]', f'["{UNBUILT}"]', "not built yet",
+                 marks=pytest.mark.skipif(UNBUILT is None, reason="every criterion of the plan is built")),
     ('[]', '[]', "must name at least one criterion"),
     ('["preset"]', '[]', "claims nothing"),
 ])

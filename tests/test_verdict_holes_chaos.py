@@ -231,3 +231,28 @@ def test_analyze_a_run_whose_kill_failed_exits_non_zero(tmp_path, capsys):
     assert verdicts["chaos-experiments"]["status"] == "FAIL", verdicts["chaos-experiments"]
     assert verdicts["failover"]["status"] == "FAIL", verdicts["failover"]
     assert "did not take effect" in verdicts["failover"]["reason"]
+
+
+def test_a_phase_fault_marked_not_for_failover_is_not_measured_but_a_failed_one_still_counts():
+    """The sql phase kills a leader with no load running (it queries during the kill): its window attributes
+    log lines, but measuring a failover on it could only say UNKNOWN; a kill measured normally still counts."""
+    h = History()
+    steady(h, "g0", 0.1, 8.0, 0.1, "a")
+    steady(h, "g1", 0.1, 8.0, 0.1, "b")
+    h.nemesis("kill-leader", 5.0, 5.01, node="n0").nemesis("start-stopped-nodes", 6.0, 6.5, heal=True)
+    h.nemesis("kill-node", 11.0, 11.01, node="n1", measure_failover=False)
+    h.nemesis("restart-node", 12.0, 12.5, heal=True)
+    verdict, windows = failover(h)
+    assert len(windows) == 2 and verdict.figures["faults"] == 1 and verdict.figures["measured"] == 1, verdict
+    alone = History()
+    steady(alone, "g0", 0.1, 8.0, 0.1, "a")
+    steady(alone, "g1", 0.1, 8.0, 0.1, "b")
+    alone.nemesis("kill-leader", 5.0, 5.01, node="n0").nemesis("start-stopped-nodes", 6.0, 6.5, heal=True)
+    assert verdict.status is failover(alone)[0].status, verdict  # as if the phase's kill had not happened
+    unmarked = History()
+    steady(unmarked, "g0", 0.1, 8.0, 0.1, "a")
+    steady(unmarked, "g1", 0.1, 8.0, 0.1, "b")
+    unmarked.nemesis("kill-leader", 5.0, 5.01, node="n0").nemesis("start-stopped-nodes", 6.0, 6.5, heal=True)
+    unmarked.nemesis("kill-node", 11.0, 11.01, node="n1").nemesis("restart-node", 12.0, 12.5, heal=True)
+    judged = failover(unmarked)[0]
+    assert judged.figures["faults"] == 2 and "load too thin" in json.dumps(judged.evidence), judged

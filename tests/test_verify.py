@@ -39,7 +39,9 @@ def test_misrouting_fails_federation_and_zip_has_no_secrets(tmp_path):
                   '{"misroute_fraction": 0.02}')
     assert done.returncode == 1, done.stderr[-2000:]
     run = latest(tmp_path)
-    # the same engine over the same folder: `tier7 analyze` prints exactly the verdicts verify printed
+    # the same engine over the same folder: `tier7 analyze` prints exactly the verdicts verify printed,
+    # and rewrites verdicts.json from its own judgement (a stale one must not survive)
+    (run / "verdicts.json").write_text('{"criteria": []}')
     analyzed = subprocess.run([sys.executable, "-m", "tier7", "analyze", str(run), "--no-dashboard"],
                               capture_output=True, text=True, cwd=ROOT, timeout=300)
     printed = criterion_lines(done.stdout + done.stderr)

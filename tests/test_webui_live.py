@@ -39,6 +39,9 @@ def test_setup_state_run_folders_and_host_field(cluster, tmp_path):
         assert ui.status()["setup"] == [301, 301], ui.status()
         assert "ready" not in states and "stopped" not in states, "the page fell back to the start form"
         first = ui.wait_phase(("running",), 10)
+        users = wait_until(lambda: (row := httpx.get(f"{ui.url}/tier7/topology", timeout=5).json()[0])
+                           .get("members") == "2 in all" and row, 30, 0.2, "the topology tab to count 2 users")
+        assert users["group"] == "users" and "per region:" in users["leader"], users
         assert json.loads((cluster.dir / "live-run.json").read_text())["run_dir"] == str((tmp_path / "run").resolve())
         ui.stop_swarm()
         done = ui.wait_phase(("finished",), 300)

@@ -109,3 +109,27 @@ def test_host_field_lists_compare_as_endpoint_lists() -> None:
     assert normalized_hosts(" http://127.0.0.1:1/, http://127.0.0.1:2 ") == "http://127.0.0.1:1,http://127.0.0.1:2"
     assert normalized_hosts(None) == ""
     assert utc_ms(WALL + 0.0429) == "00:00:00.042"
+
+
+def test_topology_tab_counts_running_users_per_region() -> None:
+    from collections import Counter
+
+    from tier7.load.webui import users_row
+
+    row = users_row(Counter({"us-east": 34, "eu-west": 33, "ap-south": 0}))
+    assert row["leader"] == "per region: eu-west 33 · us-east 34" and row["members"] == "67 in all"
+    assert users_row(Counter())["leader"] == "per region: none running"
+
+
+def test_a_closed_client_leaves_the_region_count_once(tmp_path) -> None:
+    from collections import Counter
+
+    from tier7.client import RecordingClient
+    from tier7.history import HistoryWriter
+
+    users = Counter({"eu-west": 1})
+    client = RecordingClient("http://127.0.0.1:9", None, HistoryWriter(tmp_path / "h.jsonl"), "p0",
+                             region="eu-west", on_close=lambda: users.subtract(["eu-west"]))
+    client.close()
+    client.close()
+    assert users["eu-west"] == 0

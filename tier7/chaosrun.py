@@ -215,13 +215,13 @@ def heal_target(configuration: dict[str, Any]) -> dict[str, Any]:
     from chaoslib.exceptions import ActivityFailed
 
     from chaos.target import resolve
-    from tier7.targets.testbed import TestbedTarget
+    from tier7.targets.capabilities import SafetyNet
 
     try:
         target = resolve(configuration)
     except ActivityFailed as exc:
         raise Tier7Error(str(exc)) from None
-    if not isinstance(target, TestbedTarget):
+    if not isinstance(target, SafetyNet):
         return {"note": f"no safety net for target {target.name!r}: rollbacks only"}
     return target.heal(HEAL_TIMEOUT_S)
 

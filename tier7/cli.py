@@ -55,11 +55,19 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--preset", default="god-tier", help="preset name or path to a preset TOML (default god-tier)")
     add_target(up, "--dir", "dir", must_exist=False)
     up.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for every group's leader")
+    up.add_argument("--kind", default="testbed", choices=["testbed", "etcd", "redis-sentinel"], metavar="KIND",
+                    help="what to start: testbed (the bundled cluster), etcd or redis-sentinel (real servers on "
+                         "loopback, in results/<kind> unless --target)")
     up.add_argument("--geo", default=None,
                     help="simulated-regions profile of the preset (compressed, realistic) or none (default: preset's)")
     for name, text in (("status", "show the groups and their leaders"), ("down", "stop every node")):
         p = tsub.add_parser(name, help=text)
         add_target(p, "--dir", "dir", must_exist=False)
+
+    targets = sub.add_parser("targets", help="what each target driver can do (capabilities)")
+    tgsub = targets.add_subparsers(dest="action", metavar="ACTION")
+    tgsub.add_parser("describe", help="the capability matrix of testbed, etcd, redis-sentinel and a target file, "
+                     "and which criteria each is NOT APPLICABLE for")
 
     from .load.cli import add_load_parser
 
@@ -76,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     from analysis.cli import add_parser as add_analyze
 
     add_analyze(sub)
+    from .ops_cli import add_parsers as add_ops  # trends, soak (issue 15)
+
+    add_ops(sub)
     load = sub.choices["load"]
     if not any("--target" in a.option_strings for a in load._actions):
         load.add_argument("--target", dest="target", default=None, metavar="TARGET",
@@ -104,6 +115,11 @@ def main(argv: list[str] | None = None) -> int:
         resolve_target(args)
         if args.command == "testbed":
             return testbed_command(args)
+        if args.command == "targets":
+            from .targets.capabilities import describe
+
+            print(describe())
+            return 0
         if args.command == "load":
             from .load.cli import load_main
 
@@ -124,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
             from analysis.cli import analyze_command
 
             return analyze_command(args)
+        if args.command in ("trends", "soak"):
+            from .ops_cli import run as run_ops
+
+            return run_ops(args)
     except Tier7Error as exc:
         print(f"tier7: error: {exc}", file=sys.stderr)
         return 2
@@ -141,6 +161,8 @@ def resolve_target(args: argparse.Namespace) -> None:
     value = getattr(args, "target", None)
     if args.command == "verify":
         choice = classify(value)
+        if choice.kind == "foreign-dir":
+            args.target = str(choice.path)  # a foreign cluster left running (foreign.json): open it
         if choice.kind == "testbed-dir":
             args.target = str(choice.path / "cluster.json")  # a running testbed: open it, do not start one
         return
@@ -150,6 +172,9 @@ def resolve_target(args: argparse.Namespace) -> None:
     if old and getattr(args, old, None):
         flag = {"dir": "--dir", "target_file": "--target-file", "testbed_dir": "--testbed-dir"}[old]
         raise Tier7Error(f"give --target or its old name {flag}, not both")
+    if args.command in ("load", "chaos") and classify(value).kind in ("etcd", "redis-sentinel", "foreign-dir"):
+        raise Tier7Error(f"--target {value}: `tier7 {args.command}` drives targets speaking the HTTP contract; "
+                         f"judge a foreign target with `tier7 verify --target {value}`")
     if args.command == "testbed":
         args.dir = testbed_folder(value, must_exist=args.action != "up")
     elif args.command == "load":
@@ -164,10 +189,36 @@ def resolve_target(args: argparse.Namespace) -> None:
             args.var = [*getattr(args, "var", []), f"tier7_target={choice.path}"]
 
 
+def print_emulators(target: object, start: bool = False) -> None:
+    """The blob emulators (contract v4) of a testbed, started first when ``start``; a failure to start them
+    is one line (the nodes stay up: only the cloud criterion needs them)."""
+    emulators = target.emulators()  # type: ignore[attr-defined]
+    if start:
+        began = time.monotonic()
+        try:
+            emulators.start()
+            print(f"blob emulators up in {time.monotonic() - began:.1f}s")
+        except Tier7Error as exc:
+            print(f"blob emulators not started: {exc}")
+    rows = emulators.status()
+    if not rows:
+        print("blob emulators: none running (started by `tier7 testbed up` or the cloud phase)")
+    for row in rows:
+        state = "paused" if row["paused"] else "running" if row["running"] else "stopped"
+        print(f"blob emulator {row['backend']:<6} {state:<8} pid {row['pid']:<8} http://127.0.0.1:{row['port']}")
+    print()
+
+
 def testbed_command(args: argparse.Namespace) -> int:
+    from .targetarg import FOREIGN_FILE
     from .targets.testbed import DEFAULT_DIR, TestbedTarget
     from .topology import format_table, observe
 
+    kind = getattr(args, "kind", "testbed")
+    if kind != "testbed" or (args.action != "up" and args.dir and (Path(args.dir) / FOREIGN_FILE).is_file()):
+        from .targets.foreigncli import foreign_command
+
+        return foreign_command(args.action, kind, args.dir, args.timeout if args.action == "up" else 60.0)
     directory = args.dir or DEFAULT_DIR
     if args.action == "up":
         started = time.monotonic()
@@ -179,6 +230,7 @@ def testbed_command(args: argparse.Namespace) -> int:
             target.stop()
             raise
         print(f"up in {time.monotonic() - started:.1f}s\n")
+        print_emulators(target, start=True)
         geo = target.cluster.get("geo")
         if geo:
             rtts = ", ".join(f"{pair} {ms:g} ms" for pair, ms in geo["rtt_ms"].items())
@@ -196,6 +248,7 @@ def testbed_command(args: argparse.Namespace) -> int:
         running = target.running()
         print(f"{len(running)}/{len(target.nodes())} node processes running in {target.dir}")
         print(format_table(observe(target.nodes())))
+        print_emulators(target)
         return 0 if len(running) == len(target.nodes()) else 1
     if args.action == "down":
         count = len(target.running())

@@ -165,8 +165,10 @@ class RecordingClient:
 
     def __init__(self, url: str, token: str | None, history: HistoryWriter, process: str,
                  region: str | None = None, timeout: float = 5.0, reporter: Reporter | None = None,
-                 tenant: str | None = None, reconnect_backoff_s: float = 0.0) -> None:
+                 tenant: str | None = None, reconnect_backoff_s: float = 0.0,
+                 on_close: Callable[[], None] | None = None) -> None:
         self.connection = NodeConnection(url, timeout=timeout)
+        self.on_close = on_close  # told once, at the first close (the web UI counts live users per region)
         self.reconnect_backoff_s = reconnect_backoff_s
         self.refused_in_a_row = 0
         self.token = token
@@ -324,6 +326,9 @@ class RecordingClient:
 
     def close(self) -> None:
         self.connection.close()
+        if self.on_close is not None:
+            done, self.on_close = self.on_close, None
+            done()
 
 
 def _decode(data: bytes) -> dict[str, Any] | None:

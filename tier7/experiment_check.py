@@ -30,8 +30,9 @@ def _python_problem(where: str, provider: dict[str, Any]) -> str | None:
         module = importlib.import_module(str(module_name))
     except ImportError:
         return f"{where}.provider.module: no Python module {module_name!r}"
-    functions = sorted(n for n, f in inspect.getmembers(module, inspect.isfunction)
-                       if not n.startswith("_") and f.__module__ == module.__name__)
+    functions = sorted({n for n, f in inspect.getmembers(module, inspect.isfunction)
+                        if not n.startswith("_") and f.__module__ == module.__name__}
+                       | set(getattr(module, "__all__", [])))  # activities re-exported from other modules too
     if not hasattr(module, str(func)):
         return f"{where}.provider.func: {module_name} has no function {func!r}; allowed: {', '.join(functions)}"
     parameters = inspect.signature(getattr(module, str(func))).parameters

@@ -84,10 +84,11 @@ def stop_time(ops: pd.DataFrame, stopped_time: float | None) -> float | None:
     """When the writers stopped (monotonic ns): the recorded moment, else the last write's end."""
     if stopped_time is not None:
         return float(stopped_time)
-    writes = ops[ops["f"].isin(WRITE_FUNCTIONS).to_numpy()]
-    if writes.empty:
+    is_write = ops["f"].isin(WRITE_FUNCTIONS).to_numpy()
+    if not is_write.any():
         return None
-    return float(writes["complete_time"].fillna(writes["invoke_time"].astype(float)).max())
+    done = ops["complete_time"].to_numpy(dtype=float)[is_write]
+    return float(np.nanmax(np.where(np.isnan(done), ops["invoke_time"].to_numpy(dtype=float)[is_write], done)))
 
 
 def _problem_of(crdt: str, state: Any, key: int, want: Expected) -> tuple[str, str] | None:
@@ -297,7 +298,8 @@ def concurrent_writers(writes: pd.DataFrame, window_s: float = 5.0) -> int:
 def _figures(ops: pd.DataFrame, keys: list[Any], replicas: list[str], finals: pd.DataFrame, counts: dict[str, int],
              convergence: list[dict[str, Any]], pairs: list[dict[str, Any]], unread: list[Any],
              window_s: float) -> dict[str, Any]:
-    writes = ops[ops["f"].isin(WRITE_FUNCTIONS).to_numpy()]
+    used = [c for c in ("f", "type", "invoke_time", "complete_time", "region", "process") if c in ops.columns]
+    writes = ops.loc[ops["f"].isin(WRITE_FUNCTIONS).to_numpy(), used]  # not a copy of every column
     acked = writes[(writes["type"] == "ok").to_numpy()]
     span_s = ((acked["complete_time"].max() - acked["invoke_time"].min()) / 1e9) if len(acked) > 1 else 0.0
     per_region = acked["region"].astype(object).fillna("?").value_counts().to_dict()

@@ -34,7 +34,12 @@ def key_ids(ops: pd.DataFrame) -> tuple[pd.Series, dict[int, tuple[str, str, str
     """One integer per (tenant, crdt, key) of every operation, and the key each integer stands for
     (group-bys and joins on one int column instead of three string columns)."""
     frame = pd.DataFrame({c: ops[c].astype(object).fillna("") for c in K})
-    kid = frame.groupby(K, sort=False, dropna=False).ngroup().astype("int64")
+    # = frame.groupby(K, sort=False).ngroup() (ids in order of first appearance), from per-column codes
+    combined = np.zeros(len(frame), dtype=np.int64)
+    for c in K:
+        codes, uniques = pd.factorize(frame[c].to_numpy())
+        combined = combined * max(1, len(uniques)) + codes
+    kid = pd.Series(pd.factorize(combined)[0].astype("int64"), index=frame.index)
     first = frame.assign(kid=kid.to_numpy()).drop_duplicates("kid")
     names = {int(i): (str(t), str(c), str(k)) for i, t, c, k in
              zip(first["kid"], first["tenant"], first["crdt"], first["key"], strict=True)}
@@ -126,12 +131,32 @@ def or_sets(ops: pd.DataFrame, out: Expected) -> None:
     has_list = np.array([type(v) is list for v in tags["tag"].tolist()], dtype=bool)
     tags = tags[has_list].explode("tag")
     tags = tags[tags["tag"].notna().to_numpy()]
-    all_adds = ops.loc[(ops["f"] == "crdt_add").to_numpy(), ["op_id", "kid", "value_in", "type", "invoke_time"]]
-    known = pd.DataFrame({"tag": all_adds["op_id"].to_numpy(), "add_kid": all_adds["kid"].to_numpy(),
-                          "add_element": all_adds["value_in"].to_numpy(),
-                          "add_type": all_adds["type"].astype(object).to_numpy(),
-                          "add_invoke": all_adds["invoke_time"].to_numpy()}).drop_duplicates("tag")
-    joined = tags.merge(known, on="tag", how="left")
+    is_add = (ops["f"] == "crdt_add").to_numpy()
+    all_adds = ops.loc[is_add, ["op_id", "kid", "value_in", "type", "invoke_time"]]
+    # One hash pass over the add ids and the removed tags together (a million-row join and isin on strings
+    # cost several times more): equal codes = equal strings; None gets a code of its own (never a tag).
+    add_ids = all_adds["op_id"].to_numpy(dtype=object)
+    codes, uniques = pd.factorize(np.concatenate([add_ids, tags["tag"].to_numpy(dtype=object)]),
+                                  use_na_sentinel=False)
+    add_codes, tag_codes = codes[: len(add_ids)], codes[len(add_ids):]
+    first_add = np.full(len(uniques), -1, dtype=np.int64)  # code -> row of its first add (-1: no add has it)
+    firsts = pd.Series(add_codes).drop_duplicates(keep="first")  # the first add of each id (like a join on
+    first_add[firsts.to_numpy()] = firsts.index.to_numpy()         # the deduplicated adds)
+    row = first_add[tag_codes]
+    found = row >= 0
+    take = np.where(found, row, 0)
+
+    def matched(values: np.ndarray) -> np.ndarray:
+        """The first add's field per tag (a left join): NaN (and numbers as floats) when some tag has no add."""
+        if found.all():
+            return values[take]
+        picked = values[take] if len(values) else np.zeros(len(take), dtype=object)
+        return np.where(found, picked, np.nan)
+
+    joined = tags.reset_index(drop=True).assign(
+        add_kid=matched(all_adds["kid"].to_numpy()), add_element=matched(all_adds["value_in"].to_numpy(dtype=object)),
+        add_type=matched(all_adds["type"].astype(object).to_numpy()),
+        add_invoke=matched(all_adds["invoke_time"].to_numpy()))
     foreign = joined["add_kid"].isna() | (joined["add_kid"] != joined["kid"]) \
         | (joined["add_element"] != joined["remove_element"])
     impossible = foreign | (joined["add_type"] == "fail") | (joined["add_invoke"] > joined["complete_time"])
@@ -142,10 +167,12 @@ def or_sets(ops: pd.DataFrame, out: Expected) -> None:
                  else "names an add invoked after the remove completed")}
         for r, f in zip(bad.head(EVIDENCE_LIMIT).itertuples(), foreign[impossible].head(EVIDENCE_LIMIT), strict=True)],
         len(bad))
-    covered = joined.loc[(~impossible).to_numpy(), "tag"].unique()
+    covered = np.zeros(len(uniques), dtype=bool)
+    covered[tag_codes[(~impossible).to_numpy()]] = True
     unknown = removes[(removes["type"] == "info").to_numpy()]
     unknown_removed = set(zip(unknown["kid"].tolist(), unknown["value_in"].tolist(), strict=True))
-    alive = ~adds["op_id"].isin(covered).to_numpy()
+    # adds = the not-failed rows of all_adds, in the same order (both are masks over ops)
+    alive = ~covered[add_codes[(all_adds["type"] != "fail").to_numpy()]]
     acked = (adds["type"] == "ok").to_numpy()
     pairs = pd.DataFrame({"kid": adds["kid"].to_numpy(), "element": adds["value_in"].to_numpy()})
     for kid in pd.concat([adds["kid"], removes["kid"]]).unique().tolist():

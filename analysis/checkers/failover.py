@@ -102,6 +102,12 @@ def check_failover(outages: pd.DataFrame, elections: pd.DataFrame, gates: pd.Dat
                    journals: dict[str, dict[str, Any]] | None = None) -> Verdict:
     """``journals``: the run's Chaos Toolkit journals (``analysis.journals.read_journals``), so that
     experiments which ran but applied no fault are a FAIL rather than NOT APPLICABLE."""
+    if not windows.empty:  # a phase's own fault that is not a failover test (e.g. sql's queries during a kill)
+        measured = windows["detail"].map(lambda d: not (isinstance(d, dict) and d.get("measure_failover") is False))
+        skipped = set(windows.loc[~measured, "fault_id"])
+        windows = windows[measured]
+        if skipped and not outages.empty:
+            outages = outages[~outages["fault_id"].isin(skipped)]
     failed = _not_applied(windows)
     applied = windows[windows["applied"].astype(bool)] if not windows.empty else windows
     if applied.empty:

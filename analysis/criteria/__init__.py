@@ -6,7 +6,23 @@ from collections.abc import Callable
 from typing import Any
 
 from ..facts import RunFacts
-from . import contract, crdt, failover, federation, multi_raft, multi_region_write, preset, tenants, whole_run
+from . import (
+    cloud,
+    contract,
+    crdt,
+    failover,
+    federation,
+    multi_raft,
+    multi_region_write,
+    preset,
+    scale_in,
+    scale_out,
+    scaling_data_loss,
+    sql,
+    tenants,
+    transport,
+    whole_run,
+)
 from .result import CriterionResult
 
 JudgeFn = Callable[[RunFacts, Any], CriterionResult]
@@ -23,4 +39,10 @@ JUDGES: dict[str, JudgeFn] = {
     "linearizable": whole_run.judge_linearizable,
     "no-lost-writes": whole_run.judge_no_lost_writes,
     "contract": contract.judge,
+    "sql": sql.judge,
+    "cloud": cloud.judge,
+    "scale-out": scale_out.judge,
+    "scale-in": scale_in.judge,
+    "scaling-data-loss": scaling_data_loss.judge,
+    "transport": transport.judge,
 }

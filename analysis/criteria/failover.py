@@ -49,6 +49,8 @@ def judge(facts: RunFacts, analysis: Any = None) -> CriterionResult:
     if journals is not None and journals.status in (Status.FAIL, Status.UNKNOWN):
         statuses.append(journals.status)
         reasons.append(journals.reason)
+    elif recorded.get("nemesis") == "harness":
+        pass  # a foreign target's faults come from the runner's own nemesis (tier7/verify/foreign_load.py), no journal
     elif journals is None or journals.status is Status.NOT_APPLICABLE:
         statuses.append(Status.UNKNOWN)
         reasons.append("no Chaos Toolkit journal was judged" if journals is None else journals.reason)

@@ -43,6 +43,13 @@ def _int(value: Any) -> int:
     return int(value) if isinstance(value, int | float) else 0
 
 
+def below_floors(figures: dict[str, Any], floors: dict[str, Any], table: list[tuple[str, str, str]]) -> list[str]:
+    """The evidence floors not reached: ``table`` rows are (figure name, floor name in the plan's
+    ``[evidence]``, what the figure counts); one "<n> <what>, floor <floor>" line per shortfall."""
+    return [f"{_int(figures.get(figure))} {what}, floor {floors[floor]}"
+            for figure, floor, what in table if _int(figures.get(figure)) < int(floors[floor])]
+
+
 def operations(analysis: Any) -> int:
     summary = getattr(analysis, "summary", {}) or {}
     return _int(summary.get("operations"))
@@ -64,9 +71,8 @@ def judge_logs(facts: RunFacts, analysis: Any) -> CriterionResult:
     shortfalls = load_trouble(facts)
     if thin:
         shortfalls.append(f"{len(thin)} node(s) without at least {min_lines} log line(s): {', '.join(thin[:5])}")
-    if operations(analysis) < int(floors["logs_min_operations"]):
-        shortfalls.append(f"the cluster served {operations(analysis)} operations, floor "
-                          f"{floors['logs_min_operations']}")
+    shortfalls += below_floors({"operations": operations(analysis)}, floors,
+                               [("operations", "logs_min_operations", "operations served by the cluster")])
     verdict = with_floors(verdict, shortfalls)
     f = verdict.figures
     measured = (f"{f.get('critical', 0)} CRITICAL, {f.get('errors_outside_faults', 0)} ERROR outside faults, "
@@ -81,11 +87,8 @@ def judge_linearizable(facts: RunFacts, analysis: Any) -> CriterionResult:
     verdict = from_analysis(facts, analysis, "linearizability", criterion.id)
     f = verdict.figures
     shortfalls = load_trouble(facts)
-    if _int(f.get("operations")) < int(floors["linearizable_min_operations"]):
-        shortfalls.append(f"{_int(f.get('operations'))} strong-KV operations, floor "
-                          f"{floors['linearizable_min_operations']}")
-    if _int(f.get("keys")) < int(floors["linearizable_min_keys"]):
-        shortfalls.append(f"{_int(f.get('keys'))} keys, floor {floors['linearizable_min_keys']}")
+    shortfalls += below_floors(f, floors, [("operations", "linearizable_min_operations", "strong-KV operations"),
+                                           ("keys", "linearizable_min_keys", "keys")])
     verdict = with_floors(verdict, shortfalls)
     measured = (f"{f.get('keys', '?')} keys, {f.get('operations', '?')} operations "
                 f"({f.get('info_operations', 0)} with unknown outcome) checked in {f.get('seconds', 0):.1f} s"
@@ -100,13 +103,10 @@ def judge_no_lost_writes(facts: RunFacts, analysis: Any) -> CriterionResult:
     floors = facts.plan["evidence"]
     verdict = from_analysis(facts, analysis, "no-lost-writes", criterion.id)
     f = verdict.figures
-    acked, read_back = _int(f.get("acknowledged_writes")), _int(f.get("keys_with_final_read"))
     shortfalls = load_trouble(facts)
-    if acked < int(floors["no_lost_writes_min_acknowledged"]):
-        shortfalls.append(f"{acked} acknowledged writes, floor {floors['no_lost_writes_min_acknowledged']}")
-    if read_back < int(floors["no_lost_writes_min_keys_read_back"]):
-        shortfalls.append(f"{read_back} keys read back at the end, floor "
-                          f"{floors['no_lost_writes_min_keys_read_back']}")
+    shortfalls += below_floors(f, floors, [
+        ("acknowledged_writes", "no_lost_writes_min_acknowledged", "acknowledged writes"),
+        ("keys_with_final_read", "no_lost_writes_min_keys_read_back", "keys read back at the end")])
     final = facts.get("final-read")
     if final is not None and final.get("unread"):
         shortfalls.append(f"{len(final['unread'])} of {final.get('keys')} written keys could not be read back")

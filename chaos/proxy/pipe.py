@@ -129,6 +129,10 @@ class Pipe:
                 return
             elif kind == "slicer":
                 slicer = toxic
+            elif kind == "loss" and self._rng.random() * 100 < toxic.attr("percent"):
+                if not self._coalesce:
+                    return  # a datagram: lost for good (QUIC recovers it itself)
+                due += toxic.attr("retransmit") / 1000  # a TCP segment: it arrives when retransmitted
         if slicer is None:
             if data:
                 self._push(due, data)

@@ -3,7 +3,7 @@
 A proxy has a name, a ``listen`` and an ``upstream`` address (``host:port``), an ``enabled`` flag and an
 ordered list of toxics. Enabling binds the listen address (port 0 picks one; the proxy then reports
 the bound port, as Toxiproxy does); disabling stops listening and closes every link. The transport is
-chosen by ``protocol`` (``tcp``; the registry ``TRANSPORTS`` is where a UDP relay for QUIC joins).
+chosen by ``protocol``: ``tcp`` or ``udp`` (the relay for QUIC, chaos/proxy/udp.py).
 
 By default only loopback addresses may be listened on or proxied to (``allow_remote`` lifts that). A listen
 address on every interface (``0.0.0.0`` or ``::``, the default of chaostoolkit-toxiproxy's ``create_proxy``)
@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from .errors import ApiError, bad_request, conflict, not_found
 from .tcp import TcpListener
 from .toxics import NAME_PATTERN, Toxic, parse_toxic, updated_toxic
+from .udp import UdpListener
 
 
 class Listener(Protocol):
@@ -36,7 +37,7 @@ class Listener(Protocol):
 
 log = logging.getLogger("chaos.proxy")
 
-TRANSPORTS: dict[str, Callable[[Proxy], Listener]] = {"tcp": TcpListener}
+TRANSPORTS: dict[str, Callable[[Proxy], Listener]] = {"tcp": TcpListener, "udp": UdpListener}
 
 
 def parse_address(text: Any, what: str, allow_remote: bool, upstream: bool) -> tuple[str, int]:

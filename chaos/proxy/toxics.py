@@ -16,6 +16,9 @@ A toxic acts on one direction of every link of its proxy: ``upstream`` (client -
   (toxics/limit_data.go). chaostoolkit-toxiproxy calls it the "limiter" (``create_limiter_toxic``).
 - ``slow_close``: the end of the stream (the source closing) is passed on ``delay`` ms late
   (toxics/slow_close.go).
+- ``loss`` (not in Toxiproxy; for the WAN model of issue 13): ``percent`` (0..100) of the chunks are lost.
+  On a UDP relay a lost datagram is dropped; on a TCP stream, which cannot lose bytes, a lost segment is
+  modelled by the sender's retransmission: it (and, order kept, what follows it) arrives ``retransmit`` ms late.
 
 ``toxicity`` (0..1) is the probability that the toxic applies to a given link, drawn once per link (and
 again when the toxic is updated), as Toxiproxy does.
@@ -40,6 +43,7 @@ TOXIC_TYPES: dict[str, dict[str, float]] = {
     "slicer": {"average_size": 0, "size_variation": 0, "delay": 0},
     "limit_data": {"bytes": 0},
     "slow_close": {"delay": 0},
+    "loss": {"percent": 0, "retransmit": 200},
 }
 STREAMS = ("upstream", "downstream")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")

@@ -302,6 +302,14 @@ def strategy(operations: list[Operation], world: World) -> st.SearchStrategy[Cas
                       st.sampled_from([op for op in operations if op.method == "GET" and not op.path_params
                                        and not op.query and not op.secured]), st.sampled_from(TOKEN_KINDS))
     choices = [kv(), kv(), kv(), kv(), tenants(), placement(), plain]
+    from .generic import generic_strategy, uncovered  # generic imports this module's helpers
+
+    covered = {*kv_ops, "create_tenant", "placement", "crdt_list", "crdt_read", "crdt_write",
+               *(op.id for op in operations if op.method == "GET" and not op.path_params and not op.query
+                 and not op.secured)}
+    others = uncovered(operations, covered)
+    if others:
+        choices += [st.one_of(*[generic_strategy(op, world) for op in others])] * 2
     crdt_ops = [by_id[i] for i in ("crdt_list", "crdt_read", "crdt_write") if i in by_id]
     if crdt_ops:
         kinds = st.sampled_from(["counter", "set", "register", "counter", "set", "register", "bogus", "Set"])

@@ -95,7 +95,8 @@ def operations(doc: dict[str, Any]) -> list[Operation]:
                 path_params=tuple(p["name"] for p in params if p.get("in") == "path"),
                 query={p["name"]: {"required": bool(p.get("required")), "schema": p.get("schema", {})}
                        for p in params if p.get("in") == "query"},
-                body=body, responses=responses, secured=secured, internal=bool(op.get("x-internal"))))
+                body=body, responses=responses, secured=secured, internal=bool(op.get("x-internal")),
+                extra={k: v for k, v in op.items() if k.startswith("x-")}))
     return out
 
 

@@ -27,7 +27,8 @@ from .edges import edge_cases
 from .wire import Exchange, Wire
 
 UNAVAILABLE = (503, 504)
-RETRY_PAUSE_S = 1.0
+RETRY_WAIT_S = 5.0     # seconds a 503/504 waits for the node to say "ok" before it is asked again
+HEALTH_POLL_S = 0.1    # seconds between health polls
 UNMINIMISED = {"no_answer", "node_down", "invalid_accepted", "valid_refused", "foreign_token_accepted",
                "read_back"}
 
@@ -140,24 +141,27 @@ class Fuzzer:
             return f"read back {answer.status}: {str(value)[:80]!r}, wrote {str(case.readback)[:80]!r}"
         return None
 
-    def _alive(self, node: Node, wire: Wire, deadline_s: float = 5.0) -> bool:
-        """Does ``node`` still answer GET /v1/health (polled until ``deadline_s``)?"""
+    def _alive(self, node: Node, wire: Wire, deadline_s: float = 5.0, ready: bool = False) -> bool:
+        """Does ``node`` still answer GET /v1/health (polled until ``deadline_s`` seconds)? With ``ready``,
+        the answer must also say ``"status": "ok"`` (its group has a leader and a quorum)."""
         end = time.monotonic() + deadline_s
         while True:
-            if wire.send("GET", "/v1/health", {}, None, fresh=True).status == 200:
+            answer = wire.send("GET", "/v1/health", {}, None, fresh=True)
+            if answer.status == 200 and (not ready or _says_ok(answer.body)):
                 return True
             if time.monotonic() > end:
                 return False
-            time.sleep(0.2)
+            time.sleep(HEALTH_POLL_S)
 
     def _one(self, node: Node, wire: Wire, index: int, case: Case) -> None:
         answer = self.exchange(wire, case)
         transient: list[int] = []
         if answer.status in UNAVAILABLE:
             # 503 unavailable / 504 outcome unknown are documented answers of a group that could not
-            # commit in time (an overloaded machine, not bad input): asked once more after a pause; only
-            # an answer that stays 5xx is a finding. A 500 is never asked again: it is a bug.
-            time.sleep(RETRY_PAUSE_S)
+            # commit in time (an overloaded machine, not bad input): asked once more when the node says its
+            # group is ready again (bounded wait); only an answer that stays 5xx is a finding. A 500 is never
+            # asked again: it is a bug.
+            self._alive(node, Wire(node.url, self.budget.timeout_s), RETRY_WAIT_S, ready=True)
             transient.append(answer.status)
             answer = self.exchange(wire, case)
         found = self.judge(case, answer)
@@ -322,3 +326,9 @@ def shrink(case: Case) -> list[Case]:
 
 def _dump(data: dict[str, Any]) -> bytes:
     return json.dumps(data).encode("utf-8", "surrogatepass")
+
+
+def _says_ok(body: bytes | None) -> bool:
+    """A /v1/health body with ``"status": "ok"``."""
+    is_object, data = parsed(body)
+    return is_object and isinstance(data, dict) and data.get("status") == "ok"

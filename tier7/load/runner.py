@@ -93,7 +93,11 @@ def run_load(args: Namespace) -> int:
     run_dir = SESSION.run_dir
     assert run_dir is not None
     print(f"run folder: {run_dir}", flush=True)
-    environment = Environment(user_classes=classes, events=events, parsed_options=parsed, stop_timeout=2.0)
+    from ..soak.shape import shape_from_env  # a `tier7 soak` window: users follow the soak's LoadTestShape
+
+    shape = shape_from_env()
+    environment = Environment(user_classes=classes, events=events, parsed_options=parsed, stop_timeout=2.0,
+                              shape_class=shape)
     workers: LocalWorkers | None = None
     if args.workers:
         port = free_port()
@@ -117,7 +121,10 @@ def run_load(args: Namespace) -> int:
             print(f"starting {args.users} user(s) ({args.profile}) at {args.spawn_rate}/s"
                   + (f" on {args.workers} worker(s)" if args.workers else "")
                   + f"; creating {args.tenants} tenant(s) first", flush=True)
-            runner.start(args.users, args.spawn_rate)
+            if shape is not None:
+                runner.start_shape()
+            else:
+                runner.start(args.users, args.spawn_rate)
         code = drive(environment, args, stop)
     finally:
         finish(environment, runner, workers)

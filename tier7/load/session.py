@@ -12,6 +12,7 @@ workers need nothing but the options the master forwards (run folder, seed, tena
 
 from __future__ import annotations
 
+import collections
 import itertools
 import json
 import logging
@@ -90,6 +91,7 @@ class LoadSession:
         self.webui_runs = False
         self.phase = "idle"  # idle | starting | setting up | running | finishing | finished (web UI banner)
         self.setup_progress: tuple[int, int] | None = None  # (tenants created, to create)
+        self.users_by_region: collections.Counter[str] = collections.Counter()  # live users per entry region
         self.finisher: gevent.Greenlet | None = None
         self.finished = False
         self.runs = 0
@@ -260,6 +262,7 @@ class LoadSession:
         self.sampler = None
         self.timeseries = None
         self.setup_progress = None
+        self.users_by_region = collections.Counter()
         self.rereads = Rereads()
         self._users = itertools.count()
         if self.environment is not None:
@@ -375,9 +378,13 @@ class LoadSession:
         number = next(self._users)
         node = self.target.nodes[number % len(self.target.nodes)]
         process = f"{self.proc}-u{number}"
+        region = node.region or "-"
+        users = self.users_by_region
+        users[region] += 1
         client = RecordingClient(node.url, token, self.history, process, region=node.region,
                                  timeout=self.options.op_timeout, reporter=self.reporter(kind, node.name),
-                                 reconnect_backoff_s=self.options.reconnect_backoff)
+                                 reconnect_backoff_s=self.options.reconnect_backoff,
+                                 on_close=lambda: users.subtract([region]))
         return client, random.Random(f"{self.options.seed}/{process}")
 
     def peer_client(self, user: RecordingClient, tenant: str, key: str, rng: random.Random,

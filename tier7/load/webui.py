@@ -1,6 +1,7 @@
 """What tier7 adds to Locust's web UI.
 
-- Tab "Raft topology": every group's leader, term and members from the run's ``topology.jsonl`` (the
+- Tab "Raft topology": first the simulated users running now per region (their entry node's region), then
+  every group's leader, term and members from the run's ``topology.jsonl`` (the
   topology sampler writes it every 0.1 s), then the log of leader changes (time, group, old -> new leader,
   term), newest first.
 - Tab "Faults": the nemesis events in the run's history (written by the chaos control, also when
@@ -21,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -243,6 +245,15 @@ def status(session: Any) -> dict[str, Any]:
             "target": target.describe() if target is not None else None}
 
 
+def users_row(users_by_region: Counter[str]) -> dict[str, Any]:
+    """The topology tab's first row: the simulated users running now per region (the region of each user's
+    entry node; this process's users: in distributed mode each worker counts its own)."""
+    live = {region: n for region, n in sorted(users_by_region.items()) if n > 0}
+    text = " · ".join(f"{region} {n}" for region, n in live.items()) if live else "none running"
+    return {"group": "users", "leader": f"per region: {text}", "term": "", "members": f"{sum(live.values())} in all",
+            "time": ""}
+
+
 def setup_state(session: Any, state: str) -> str:
     """The runner state the page shows: while the run's folder is opened and its tenants created, Locust's
     runner still says ``ready`` (or ``stopped``) and the page would show the start form again."""
@@ -295,7 +306,7 @@ def install_tab(environment: Any, session: Any) -> None:
         if found is None:
             return [{"group": "-", "leader": "no run yet: press START", "term": "", "members": "", "time": ""}]
         try:
-            return found.rows()
+            return [users_row(session.users_by_region), *found.rows()]
         except (OSError, ValueError, TypeError) as exc:
             return [{"group": "-", "leader": f"cannot read topology: {exc}", "term": "", "members": "", "time": ""}]
 

@@ -15,6 +15,8 @@ from typing import Any
 from analysis.judge import Judgement, headline
 from analysis.verdict import Status
 
+from .scaling_section import scaling_section
+
 ICON = {Status.PASS: "PASS", Status.FAIL: "**FAIL**", Status.UNKNOWN: "**UNKNOWN**",
         Status.NOT_APPLICABLE: "NOT APPLICABLE", Status.NOT_RUN: "NOT RUN"}
 
@@ -147,7 +149,7 @@ def render(judgement: Judgement) -> str:
         out.append("")
     else:
         out += ["NOT RUN — the run made no multi-region CRDT write rounds (phase crdt).", ""]
-    out += ["## Scaling timelines", "", "NOT RUN — scale-out / scale-in are not built yet.", ""]
+    out += scaling_section(results, cell)
     out += ["## Reproduce", "", "```", reproduce_command(meta), "```", "",
             f"Run folder: `{meta['run_dir']}`", "", "### Versions", ""] + versions_table(meta)
     return NAN_WORD.sub("n/a", "\n".join(out))  # a NaN that slipped into free text (a reason, a figure) too

@@ -19,6 +19,15 @@ class Capability(StrEnum):
     LOGS = "logs"          # read the nodes' log files
     SCALE = "scale"        # add and remove nodes
     NETWORK = "network"    # latency and partitions between regions (a fault proxy on the inter-region links)
+    BLOBS = "blobs"        # blob backends on emulators the driver runs (tier7/targets/emulators.py)
+    # Issue 14 (tier7/targets/capabilities.py): what a foreign target's driver offers, and what speaking
+    # the HTTP contract (docs/contract.md) brings with it.
+    KV = "kv"                  # put/get/cas/delete through a recording client (fail/info split)
+    TOPOLOGY = "topology"      # members, leader and term per group
+    FEDERATION = "federation"  # several independent groups behind a published ring
+    TENANTS = "tenants"        # tenant creation and per-tenant keyspaces
+    PRESET = "preset"          # the God-tier preset (published /v1/config)
+    CONTRACT = "contract"      # the HTTP contract document (docs/openapi.yaml), fuzzable
 
 
 class NotApplicable(Exception):

@@ -29,6 +29,7 @@ from ..toxiproxy import ToxiproxyClient
 BASELINE_PREFIX = "baseline-"
 CHAOS_PREFIX = "chaos-"
 LATENCY = CHAOS_PREFIX + "latency"
+LOSS = CHAOS_PREFIX + "loss"
 BLACKHOLE = CHAOS_PREFIX + "blackhole"
 PARTITION_MODES = ("refuse", "blackhole")
 STREAMS = {"up": "upstream", "down": "downstream"}
@@ -49,6 +50,7 @@ class Link:
     to_region: str
     listen: str
     upstream: str
+    protocol: str = "tcp"  # "udp" for the UDP relay links (QUIC and probes of the adaptive transport)
 
     def joins(self, a: str, b: str) -> bool:
         return {self.from_region, self.to_region} == {a, b}
@@ -72,7 +74,8 @@ class RegionNetwork:
     @classmethod
     def from_geo(cls, geo: dict[str, Any], regions: list[str]) -> RegionNetwork:
         try:
-            links = [Link(**{k: link[k] for k in Link.__dataclass_fields__}) for link in geo["links"]]
+            links = [Link(**{k: link[k] for k in Link.__dataclass_fields__ if k in link or k != "protocol"})
+                     for link in geo["links"]]
             return cls(f"http://{geo['proxy_api']}", links, dict(geo["rtt_ms"]), list(regions), geo.get("profile", ""))
         except (KeyError, TypeError) as exc:
             raise Tier7Error(f"malformed geo section in the cluster file: {exc}") from None
@@ -153,7 +156,7 @@ class RegionNetwork:
                  or (current[link.name].get("listen"), current[link.name].get("upstream")) != (link.listen, link.upstream)]
         if wrong:
             self.client.populate([{"name": link.name, "listen": link.listen, "upstream": link.upstream,
-                                   "enabled": True} for link in wrong])
+                                   "enabled": True, "protocol": link.protocol} for link in wrong])
             current = self.client.proxies()
         for link in self.links:
             have = {t["name"]: t for t in current.get(link.name, {}).get("toxics", [])}
@@ -189,6 +192,20 @@ class RegionNetwork:
         for suffix in streams:
             self.client.set_toxic(link.name, "latency", {"latency": round(latency_ms), "jitter": round(jitter_ms)},
                                   f"{LATENCY}-{suffix}", STREAMS[suffix])
+
+    def add_loss(self, links: list[Link], percent: float, retransmit_ms: float = 200.0) -> list[str]:
+        """Lose ``percent`` % of the datagrams (UDP links) / chunks (TCP links: delayed by ``retransmit_ms``,
+        a retransmission) each way on every link; the fault proxy's ``loss`` toxic."""
+        if not 0 <= percent <= 100 or retransmit_ms < 0:
+            raise Tier7Error("loss must be 0..100 % and retransmit_ms >= 0")
+        for link in links:
+            for suffix, stream in STREAMS.items():
+                self.client.set_toxic(link.name, "loss", {"percent": percent, "retransmit": retransmit_ms},
+                                      f"{LOSS}-{suffix}", stream)
+        return [link.name for link in links]
+
+    def remove_loss(self, links: list[Link]) -> int:
+        return sum(self.client.remove_toxic(link.name, f"{LOSS}-{suffix}") for link in links for suffix in STREAMS)
 
     def remove_latency(self, links: list[Link]) -> int:
         return sum(self.client.remove_toxic(link.name, f"{LATENCY}-{suffix}")

@@ -15,10 +15,13 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from ..errors import Tier7Error
 from ..topology import Topology, observe
@@ -26,6 +29,7 @@ from ..toxiproxy import ToxiproxyClient, ToxiproxyError
 from ..waiting import DeadlineExceeded, GiveUp, wait_until
 from . import processes
 from .base import Capability, NodeInfo
+from .emulators import Emulators
 from .network import RegionNetwork
 
 DEFAULT_DIR = Path(os.environ.get("TIER7_TESTBED_DIR", "results/testbed"))
@@ -37,7 +41,8 @@ class TestbedTarget:
 
     __test__ = False  # not a pytest test class
     name = "testbed"
-    capabilities = frozenset({Capability.KILL, Capability.RESTART, Capability.PAUSE, Capability.LOGS})
+    capabilities = frozenset({Capability.KILL, Capability.RESTART, Capability.PAUSE, Capability.LOGS,
+                              Capability.SCALE, Capability.BLOBS})
     PROXY_START_S = 10.0  # seconds to wait for the fault proxy's API to answer
 
     def __init__(self, directory: Path, python: str | None = None) -> None:
@@ -112,20 +117,49 @@ class TestbedTarget:
 
     def secrets(self) -> list[str]:
         """Strings that must never appear in evidence (redacted by the report writer)."""
-        return [self.cluster["admin_token"], self.cluster["secret"]]
+        return [self.cluster["admin_token"], self.cluster["secret"], *self.emulators().secrets(),
+                *self._tls_key_lines()]
+
+    def _tls_key_lines(self) -> list[str]:
+        """The base64 lines of the cluster's TLS key (adaptive transport), each a secret on its own."""
+        path = (self.cluster.get("transport") or {}).get("key")
+        try:
+            text = Path(path).read_text() if path else ""
+        except OSError:
+            return []
+        return [line for line in text.splitlines() if line and not line.startswith("-----")]
+
+    def emulators(self) -> Emulators:
+        """The blob emulators of this testbed (started on demand: the cloud phase, `tier7 testbed up`)."""
+        return Emulators(self.dir, self.python)
 
     def node_dir(self, name: str) -> Path:
         return Path(next(n["dir"] for n in self.cluster["nodes"] if n["name"] == name))
 
     def log_files(self) -> dict[str, Path]:
-        return {n.name: self.node_dir(n.name) / "node.log" for n in self.nodes()}
+        """Every node's log, the drained (removed) nodes' included: their logs stay evidence."""
+        removed = {n["name"]: Path(n["dir"]) / "node.log" for n in self.cluster.get("removed_nodes", [])}
+        return {**removed, **{n.name: self.node_dir(n.name) / "node.log" for n in self.nodes()}}
 
     def _marker(self, name: str) -> list[str]:
         return ["testbed", "node", "--name", name, str(self.cluster_file)]
 
+    def _pid(self, name: str) -> int | None:
+        """The node's PID: ours while it runs, else the one another process (a `tier7 chaos run` that restarted
+        the node) saved in state.json since we read it, if that one runs. A stale PID would make a kill
+        "miss" a running node and a heal start a second one on the same ports."""
+        pid = self.pids.get(name)
+        if pid is not None and processes.is_running(pid, self._marker(name)):
+            return pid
+        for other in self._reload_pids().get(name, set()) - {pid}:
+            if processes.is_running(other, self._marker(name)):
+                self.pids[name] = other
+                return other
+        return pid
+
     def start_node(self, name: str) -> None:
         self.node(name)
-        if name in self.pids and processes.is_running(self.pids[name], self._marker(name)):
+        if self.is_running(name):
             return
         self.start_proxy()
         node_dir = self.node_dir(name)
@@ -138,25 +172,25 @@ class TestbedTarget:
     def kill_node(self, name: str) -> None:
         """SIGKILL the node's process group and wait until it is gone."""
         self.node(name)
-        pid = self.pids.get(name)
+        pid = self._pid(name)
         if pid is None or not processes.kill(pid, self._marker(name)):
             raise Tier7Error(f"node {name} is not running")
 
     def pause_node(self, name: str) -> None:
-        if not processes.send(self.pids.get(name, -1), signal.SIGSTOP, self._marker(name)):
+        if not processes.send(self._pid(name) or -1, signal.SIGSTOP, self._marker(name)):
             raise Tier7Error(f"node {name} is not running")
 
     def resume_node(self, name: str) -> None:
-        if not processes.send(self.pids.get(name, -1), signal.SIGCONT, self._marker(name)):
+        if not processes.send(self._pid(name) or -1, signal.SIGCONT, self._marker(name)):
             raise Tier7Error(f"node {name} is not running")
 
     def stop_node(self, name: str) -> None:
-        pid = self.pids.get(name)
+        pid = self._pid(name)
         if pid is not None:
             processes.stop(pid, self._marker(name))
 
     def is_running(self, name: str) -> bool:
-        pid = self.pids.get(name)
+        pid = self._pid(name)
         return pid is not None and processes.is_running(pid, self._marker(name))
 
     def running(self) -> list[str]:
@@ -164,7 +198,7 @@ class TestbedTarget:
 
     def is_paused(self, name: str) -> bool:
         """True when the node's process is stopped (SIGSTOP)."""
-        pid = self.pids.get(name)
+        pid = self._pid(name)
         return pid is not None and self.is_running(name) and processes.state(pid) == "T"
 
     def paused(self) -> list[str]:
@@ -294,10 +328,178 @@ class TestbedTarget:
             self.proxy_pid = None
         if self._network is not None:
             self._network.close()
+        self.emulators().stop()  # blob emulators (tier7/targets/emulators.py), by their PIDs
         self.state_file.unlink(missing_ok=True)
+
+    # -- scaling (capability "scale"; tier7/targets/scaling.py, docs/contract.md "Scaling (v3)") --
+
+    GROUP_START_S = 30.0  # seconds for a new group's nodes to elect a leader
+    ADMIN_TIMEOUT_S = 15.0  # seconds for the admin rebalance call
+
+    def scale_out(self, n: int = 3) -> str:
+        """Add a Raft group of ``n`` new nodes (one per region; ``n`` must equal the region count): write
+        them and their fault-proxy links into the cluster file, start them, wait for their leader, then
+        ask the cluster to rebalance onto them (``POST /v1/admin/rebalance`` add). Does not wait for the
+        rebalance. Returns the new group's name."""
+        regions = list(self.cluster["preset"]["cluster"]["regions"])
+        if n != len(regions):
+            raise Tier7Error(f"scale_out adds one node per region: n must be {len(regions)}, got {n}")
+        used = {node["group"] for node in self.cluster["nodes"] + self.cluster.get("removed_nodes", [])}
+        index = 0
+        while f"g{index}" in used:  # never reuse a drained group's name (its old data folders stay as evidence)
+            index += 1
+        group, host = f"g{index}", self.cluster["preset"]["cluster"]["host"]
+        self._note_current_ring()
+        geo = self.cluster.get("geo")
+        links_per_node = 2 * (len(regions) - 1) if geo else 0
+        ports = iter(_free_ports(n * (2 + links_per_node), host))
+        fresh = [{"name": f"{group}-{region}", "group": group, "region": region, "host": host,
+                  "http_port": next(ports), "raft_port": next(ports),
+                  "dir": str((self.dir / "nodes" / f"{group}-{region}").resolve())} for region in regions]
+        for node in fresh:
+            shutil.rmtree(node["dir"], ignore_errors=True)
+        self.cluster["nodes"].extend(fresh)
+        if geo:
+            for node in fresh:  # same shape as testbed/geo.py: <kind>.<from region>.<to node>
+                for kind in ("raft", "http"):
+                    for region in regions:
+                        if region != node["region"]:
+                            port = node["raft_port"] if kind == "raft" else node["http_port"]
+                            geo["links"].append({"name": f"{kind}.{region}.{node['name']}", "kind": kind,
+                                                 "from_region": region, "to_node": node["name"],
+                                                 "to_region": node["region"], "listen": f"{host}:{next(ports)}",
+                                                 "upstream": f"{host}:{port}"})
+        self._save_cluster()
+        if geo and self.proxy_running():
+            if self._network is not None:
+                self._network.close()
+            self._network = None
+            self.network().install()  # the new links, with their baseline latency, before the nodes start
+        for node in fresh:  # spawned at once: their start-ups overlap
+            self.start_node(node["name"])
+        self._wait_group_leader(group, self.GROUP_START_S)
+        self._rebalance("add", group)
+        return group
+
+    def _wait_group_leader(self, group: str, timeout: float) -> None:
+        """Wait (seconds: ``timeout``) for the new group's agreed leader; only its nodes are polled (the
+        others serve load meanwhile: polling all of them each round only slowed this down)."""
+        infos = [info for info in self.nodes() if info.group == group]
+
+        def ready() -> bool:
+            dead = [i.name for i in infos if not self.is_running(i.name)]
+            if dead:
+                raise GiveUp(f"node(s) exited: {', '.join(dead)}; see {self.node_dir(dead[0]) / 'stdout.log'}")
+            return observe(infos, timeout=1.0, client=http).healthy()
+
+        with httpx.Client() as http:
+            try:
+                wait_until(ready, timeout, 0.05, f"the new group {group} to elect an agreed leader")
+            except DeadlineExceeded as exc:
+                raise Tier7Error(str(exc)) from None
+
+    def scale_in(self, group: str) -> None:
+        """Ask the cluster to drain ``group`` (``POST /v1/admin/rebalance`` remove); does not wait."""
+        if not any(node["group"] == group for node in self.cluster["nodes"]):
+            raise Tier7Error(f"no group {group!r}; groups: {', '.join(sorted({n['group'] for n in self.cluster['nodes']}))}")
+        self._rebalance("remove", group)
+
+    def finish_scale_in(self, group: str, timeout: float) -> None:
+        """Wait (seconds: ``timeout``) until every node reports the drain of ``group`` finished, then stop the
+        group's nodes (SIGTERM: they exit cleanly) and forget them (``nodes()`` no longer lists them; their
+        logs stay listed by ``log_files()``)."""
+        members = [node for node in self.cluster["nodes"] if node["group"] == group]
+        if not members:
+            raise Tier7Error(f"no group {group!r} to finish draining")
+
+        def finished() -> bool:
+            answers = []
+            with httpx.Client(timeout=2.0) as http:
+                for info in self.nodes():
+                    if not self.is_running(info.name):
+                        continue
+                    body = http.get(f"{info.url}/v1/rebalance").json()
+                    if body.get("state") == "failed":
+                        raise GiveUp(f"the drain of {group} failed (node {info.name})")
+                    answers.append(body.get("state") == "finished" and body.get("action") == "remove"
+                                   and body.get("group") == group)
+            return bool(answers) and all(answers)
+
+        try:
+            wait_until(finished, timeout, 0.2, f"the drain of {group} to finish on every node")
+        except DeadlineExceeded as exc:
+            raise Tier7Error(str(exc)) from None
+        for node in members:
+            self.stop_node(node["name"])
+            self.pids.pop(node["name"], None)
+        self.cluster["nodes"] = [node for node in self.cluster["nodes"] if node["group"] != group]
+        self.cluster.setdefault("removed_nodes", []).extend(members)
+        self._save_cluster()
+        self._save()
+
+    def _note_current_ring(self) -> None:
+        """Write the cluster's current ring into the cluster file, so nodes started from it (the new group's)
+        route by it from their first request rather than by the epoch the cluster was created with. The ring
+        is a routing hint there; which group serves a key is decided in that group's Raft log."""
+        with httpx.Client(timeout=2.0) as http:
+            for info in self.nodes():
+                if not self.is_running(info.name):
+                    continue
+                try:
+                    ring = http.get(f"{info.url}/v1/ring").json()
+                    self.cluster["ring"].update(epoch=int(ring["epoch"]), groups=list(ring["groups"]))
+                    return
+                except (httpx.HTTPError, ValueError, KeyError, TypeError):
+                    continue
+
+    def _rebalance(self, action: str, group: str) -> None:
+        body = {"action": action, "group": group}
+        headers = {"authorization": f"Bearer {self.admin_token()}"}
+        errors = []
+        with httpx.Client(timeout=self.ADMIN_TIMEOUT_S) as http:
+            for info in self.nodes():  # any node of a ring group answers; the first that does decides
+                if info.group == group and action == "add" or not self.is_running(info.name):
+                    continue
+                try:
+                    response = http.post(f"{info.url}/v1/admin/rebalance", json=body, headers=headers)
+                except httpx.HTTPError as exc:
+                    errors.append(f"{info.name}: {exc.__class__.__name__}")
+                    continue
+                if response.status_code == 202:
+                    return
+                try:
+                    error = response.json().get("error", {})
+                except ValueError:
+                    error = {}
+                if response.status_code == 503:
+                    errors.append(f"{info.name}: {error.get('message', 503)}")
+                    continue
+                raise Tier7Error(f"rebalance {action} {group} refused: {response.status_code} "
+                                 f"{error.get('code', '?')}: {error.get('message', '')}")
+        raise Tier7Error(f"rebalance {action} {group}: no node accepted it ({'; '.join(errors[:3])})")
+
+    def _save_cluster(self) -> None:
+        tmp = self.cluster_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.cluster, indent=2))
+        tmp.replace(self.cluster_file)
 
     def _save(self) -> None:
         tmp = self.state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps({"cluster_file": str(self.cluster_file), "pids": self.pids,
                                    "proxy_pid": self.proxy_pid}, indent=2))
         tmp.replace(self.state_file)
+
+
+def _free_ports(count: int, host: str) -> list[int]:
+    """Ports the kernel says are free right now (bound together, then released)."""
+    sockets, ports = [], []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind((host, 0))
+            sockets.append(s)
+            ports.append(s.getsockname()[1])
+    finally:
+        for s in sockets:
+            s.close()
+    return ports

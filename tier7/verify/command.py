@@ -14,7 +14,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     verify = sub.add_parser("verify", help="run plan 45-04 end to end and write report, evidence zip, STATUS.md")
     verify.add_argument("--preset", default="god-tier", help="testbed preset (default god-tier)")
     verify.add_argument("--target", default="testbed",
-                        help="'testbed' (start the bundled cluster) or a target file (TOML/JSON, see docs)")
+                        help="'testbed' (start the bundled cluster), a target file (TOML/JSON, see docs), or "
+                             "'etcd' / 'redis-sentinel' (start real servers on loopback, docs/targets.md)")
     verify.add_argument("--only", default=None,
                         help="comma-separated criteria ids (preset, multi-raft, federation, failover, tenants, "
                              "logs, linearizable, no-lost-writes, ...)")

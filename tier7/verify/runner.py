@@ -24,12 +24,25 @@ from .. import runfolder
 from ..errors import Tier7Error
 from ..plan import CRITERIA, CRITERIA_BY_ID, load_plan, write_plan_copy
 from ..targets import processes
+from ..targets.capabilities import declared
 from ..targets.files import open_target_file
 from ..targets.testbed import TestbedTarget
 from ..waiting import DeadlineExceeded
-from . import final_read, interrupt, outputs, setup
+from . import final_read, foreign, interrupt, outputs, setup
 from .context import RunContext
-from .criteria import contract, crdt, failover, federation, load, preset, tenants
+from .criteria import (
+    cloud,
+    contract,
+    crdt,
+    failover,
+    federation,
+    load,
+    preset,
+    scaling,
+    sql,
+    tenants,
+    transport,
+)
 from .progress import Progress
 
 PhaseFn = Callable[[RunContext], None]
@@ -42,6 +55,10 @@ PHASES: dict[str, PhaseFn] = {
     "tenants": tenants.run,
     "failover": failover.run,
     "crdt": crdt.run,  # CRDT writers + a region partition (criteria crdt, multi-region-write)
+    "sql": sql.run,  # federated SQL vs the harness's oracle, TLP, a leader kill (criterion sql)
+    "cloud": cloud.run,  # blobs on S3/Azure/GCS emulators, read back and directly; paused mid-upload
+    "transport": transport.run,  # +RTT between two regions: h2 -> h3 and back under writes (criterion transport)
+    "scaling": scaling.run,  # +3 nodes, then an original group drained, under load (scale-out, scale-in, ...)
     "load": load.run,
     "contract": contract.run,  # last: a target the fuzz breaks must not spoil the other criteria's evidence
 }
@@ -86,7 +103,12 @@ def needed_phases(chosen: list[str]) -> set[str]:
 
 
 def open_target(options: Options, run_dir: Path) -> tuple[Any, bool]:
-    """(target, started_here). ``testbed`` starts a fresh bundled cluster inside the run folder."""
+    """(target, started_here). ``testbed`` starts a fresh bundled cluster inside the run folder; ``etcd`` and
+    ``redis-sentinel`` start the real servers there (tier7/verify/foreign.py)."""
+    if options.target in foreign.KINDS:
+        return foreign.open_target(options.target, run_dir), True
+    if foreign.is_running_folder(options.target):  # left running by `tier7 testbed up --kind`
+        return foreign.open_running(Path(options.target)), False
     if options.target == "testbed":
         target = TestbedTarget.create(run_dir / "testbed", preset=options.preset,
                                       test_faults=options.testbed_faults)
@@ -148,23 +170,23 @@ def verify(options: Options) -> int:
         target, started_here = open_target(options, run_dir)
         ctx = RunContext(run_dir, plan, options.quick, seed, target, progress)
         record.secrets = ctx.secrets()
-        record.update(target_name=target.name, capabilities=sorted(c.value for c in target.capabilities),
-                      log_nodes=sorted(target.log_files()))
-        setup.snapshot_target(ctx)
-        # what the target's contract offers (target/config.json), next to what its driver can do
-        record.update(capabilities=sorted({*record.data["capabilities"], *crdt.contract_capabilities(run_dir)}))
-        setup.measure_region_rtt(ctx)
-        sampler = setup.start_sampler(ctx)
+        record.update(target_name=target.name, capabilities=sorted(declared(target)),
+                      log_nodes=sorted(target.log_files()), foreign=foreign.is_foreign(target))
+        if foreign.is_foreign(target):  # no HTTP contract: its own node list and topology sampler
+            sampler = foreign.set_up(ctx)
+        else:
+            sampler = contract_set_up(ctx, record, run_dir)
         set_up = True
         runfolder.point_latest(run_dir)
-        for name, run in PHASES.items():
-            if name in needed:
+        for name, default_run in PHASES.items():
+            run = foreign.phase(target, name, default_run)  # a foreign target runs its own workload phases
+            if name in needed and run is not None:
                 progress.set_phase(name)
                 run(ctx)
                 interrupt.check()
                 record.ran(name)
         if FINAL_READ in needed:
-            final_read.run(ctx)
+            foreign.phase(target, FINAL_READ, final_read.run)(ctx)  # type: ignore[misc]
             interrupt.check()
             record.ran(FINAL_READ)
         complete = True
@@ -188,6 +210,15 @@ def verify(options: Options) -> int:
                                       incomplete_reason, options)
     progress.note(summary_text(judgement, paths))
     return exit_status(judgement.results, options.strict, complete)
+
+
+def contract_set_up(ctx: RunContext, record: RunRecord, run_dir: Path) -> Any:
+    """Set-up of a target speaking the HTTP contract: snapshots, region round trips, topology sampler."""
+    setup.snapshot_target(ctx)
+    # what the target's contract offers (target/config.json), next to what its driver can do
+    record.update(capabilities=sorted({*record.data["capabilities"], *crdt.contract_capabilities(run_dir)}))
+    setup.measure_region_rtt(ctx)
+    return setup.start_sampler(ctx)
 
 
 def finish_guarded(*args: Any) -> tuple[Judgement, dict[str, Path]]:
@@ -227,8 +258,11 @@ def finish(ctx: RunContext | None, target: Any, started_here: bool, sampler: Any
         sampler.stop()
     if ctx is not None:
         try:
-            setup.observe_topology_after(ctx)
-            setup.collect_artefacts(ctx)
+            if foreign.is_foreign(ctx.target):
+                foreign.finish(ctx)
+            else:
+                setup.observe_topology_after(ctx)
+                setup.collect_artefacts(ctx)
             setup.copy_cluster_file(ctx, getattr(target, "cluster_file", None))
         finally:
             ctx.history.close()

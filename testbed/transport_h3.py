@@ -1,0 +1,137 @@
+"""An HTTP/3 client over one persistent QUIC connection (aioquic), for the inter-node transport (issue 13).
+
+``H3Peer.post`` sends one request on a new stream of the peer's connection and waits for the whole answer.
+Errors follow httpx's classes so the forwarder treats both transports alike: ``httpx.ConnectError`` when the
+request certainly never left (no connection could be made), ``httpx.ReadError`` / ``httpx.ReadTimeout`` when
+it may have been delivered (connection lost or timed out after sending). A terminated connection is replaced
+by a fresh one at the next request. An idle connection costs one aioquic timer (its idle timeout).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from typing import Any
+
+import httpx
+from aioquic.asyncio.protocol import QuicConnectionProtocol
+from aioquic.h3.connection import H3_ALPN, H3Connection
+from aioquic.h3.events import DataReceived, HeadersReceived
+from aioquic.quic.configuration import QuicConfiguration
+from aioquic.quic.connection import QuicConnection
+from aioquic.quic.events import ConnectionTerminated, QuicEvent, StreamReset
+
+IDLE_TIMEOUT_S = 60.0  # QUIC idle timeout: a connection unused this long is closed (and reopened on need)
+
+
+class _Answer:
+    def __init__(self) -> None:
+        self.status = 0
+        self.chunks: list[bytes] = []
+        self.done: asyncio.Future = asyncio.get_running_loop().create_future()
+
+
+class H3Protocol(QuicConnectionProtocol):
+    """Routes the HTTP/3 events of the connection to the request waiting on each stream."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.http = H3Connection(self._quic)
+        self.answers: dict[int, _Answer] = {}
+        self.terminated = False
+
+    def quic_event_received(self, event: QuicEvent) -> None:
+        if isinstance(event, ConnectionTerminated):
+            self.terminated = True
+            for answer in self.answers.values():
+                if not answer.done.done():
+                    answer.done.set_exception(httpx.ReadError(f"QUIC connection closed: {event.reason_phrase}"))
+            self.answers.clear()
+            return
+        if isinstance(event, StreamReset) and event.stream_id in self.answers:
+            answer = self.answers.pop(event.stream_id)
+            if not answer.done.done():
+                answer.done.set_exception(httpx.ReadError("stream reset by peer"))
+            return
+        for h3 in self.http.handle_event(event):
+            answer = self.answers.get(getattr(h3, "stream_id", -1))
+            if answer is None:
+                continue
+            if isinstance(h3, HeadersReceived):
+                for name, value in h3.headers:
+                    if name == b":status":
+                        answer.status = int(value)
+            elif isinstance(h3, DataReceived):
+                answer.chunks.append(h3.data)
+            if getattr(h3, "stream_ended", False):
+                self.answers.pop(h3.stream_id, None)
+                if not answer.done.done():
+                    answer.done.set_result(None)
+
+
+class H3Peer:
+    """One peer's HTTP/3 link: ``address`` is ``host:port`` (the fault proxy's UDP relay for that peer)."""
+
+    def __init__(self, address: str, cafile: str, server_name: str, connect_timeout_s: float) -> None:
+        host, port = address.rsplit(":", 1)
+        self.addr = (host, int(port))
+        self.authority = server_name.encode()
+        self.cafile, self.server_name = cafile, server_name
+        self.connect_timeout_s = connect_timeout_s
+        self.protocol: H3Protocol | None = None
+        self.transport: asyncio.DatagramTransport | None = None
+        self._lock = asyncio.Lock()
+
+    async def _connection(self) -> H3Protocol:
+        async with self._lock:  # one handshake at a time; concurrent requests share the new connection
+            if self.protocol is not None and not self.protocol.terminated:
+                return self.protocol
+            self.close()
+            config = QuicConfiguration(is_client=True, alpn_protocols=H3_ALPN, server_name=self.server_name,
+                                       idle_timeout=IDLE_TIMEOUT_S)
+            config.load_verify_locations(cafile=self.cafile)
+            loop = asyncio.get_running_loop()
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.bind((self.addr[0], 0))
+            transport, protocol = await loop.create_datagram_endpoint(
+                lambda: H3Protocol(QuicConnection(configuration=config)), sock=sock)
+            self.transport, self.protocol = transport, protocol  # type: ignore[assignment]
+            protocol.connect(self.addr)
+            try:
+                await asyncio.wait_for(protocol.wait_connected(), self.connect_timeout_s)
+            except (TimeoutError, ConnectionError) as exc:
+                self.close()
+                raise httpx.ConnectError(f"QUIC handshake with {self.addr[0]}:{self.addr[1]} failed: "
+                                         f"{exc.__class__.__name__}") from None
+            return protocol
+
+    async def post(self, path: str, body: bytes, headers: dict[str, str], timeout_s: float) -> tuple[int, bytes]:
+        """(status, body) of ``POST path``; raises httpx errors as the module docstring says."""
+        protocol = await self._connection()
+        stream_id = protocol._quic.get_next_available_stream_id()
+        answer = _Answer()
+        protocol.answers[stream_id] = answer
+        head = [(b":method", b"POST"), (b":scheme", b"https"), (b":authority", self.authority),
+                (b":path", path.encode()), (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode())]
+        head += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        protocol.http.send_headers(stream_id, head, end_stream=False)
+        protocol.http.send_data(stream_id, body, end_stream=True)
+        protocol.transmit()
+        try:
+            await asyncio.wait_for(asyncio.shield(answer.done), timeout_s)
+        except TimeoutError:
+            protocol.answers.pop(stream_id, None)
+            raise httpx.ReadTimeout(f"no HTTP/3 answer in {timeout_s:g} s") from None
+        return answer.status, b"".join(answer.chunks)
+
+    def close(self) -> None:
+        """Drop the connection at once (in-flight requests fail with ReadError)."""
+        protocol, transport = self.protocol, self.transport
+        self.protocol = self.transport = None
+        if protocol is not None and not protocol.terminated:
+            protocol.quic_event_received(ConnectionTerminated(error_code=0, frame_type=None,
+                                                              reason_phrase="closed by client"))
+            protocol.close()
+        if transport is not None:
+            transport.close()

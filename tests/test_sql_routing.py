@@ -1,0 +1,71 @@
+"""Read-local routing and write-quorum (testbed/sql_routing.py) on a stub node: ``route=node`` (default)
+keeps v1's node-local read (404 on another group's node: the placement probes rely on it), ``route=region``
+forwards to the owning group's member in the entry node's region, a bad route is 400; the quorum named on
+a leader is itself plus the followers that reached the commit index. (End to end: tests/test_sql_e2e.py.)"""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+import pytest
+
+from testbed import sql_routing
+from testbed.web import HttpError
+
+MEMBERS = {g: [SimpleNamespace(name=f"{g}-{r}", region=r) for r in ("us-east", "eu-west", "ap-south")]
+           for g in ("g0", "g1")}
+
+
+def app(owner: str = "g1") -> SimpleNamespace:
+    me = SimpleNamespace(name="g0-eu-west", group="g0", region="eu-west")
+    return SimpleNamespace(me=me, _owner=lambda t, k: owner, _who=lambda: {"node": me.name, "group": "g0",
+                                                                            "region": me.region},
+                           raft=SimpleNamespace(state=SimpleNamespace(local_get=lambda t, k: None)),
+                           cluster=SimpleNamespace(members=lambda g: MEMBERS[g]))
+
+
+def read(a: SimpleNamespace, route: str | None) -> tuple[int, dict]:
+    query = {} if route is None else {"route": route}
+    return asyncio.run(sql_routing.local_read(a, SimpleNamespace(query=query), "t", "k"))
+
+
+def test_node_route_is_the_nodes_own_replica_and_bad_route_is_400():
+    for route in (None, "node"):
+        with pytest.raises(HttpError) as caught:
+            read(app(), route)
+        assert caught.value.status == 404 and caught.value.extra["owner_group"] == "g1"
+    with pytest.raises(HttpError) as caught:
+        read(app(), "nearest")
+    assert caught.value.status == 400 and caught.value.code == "bad_consistency"
+
+
+def test_region_route_forwards_to_the_owner_groups_member_in_the_entry_region(monkeypatch):
+    asked: list[str] = []
+
+    async def post(a, node, body):
+        asked.append(node)
+        if node == "g1-eu-west":
+            return 200, {"node": node, "region": "eu-west", "value": "v", "version": 3}
+        raise AssertionError("asked a member outside the entry region first")
+
+    monkeypatch.setattr(sql_routing, "_post", post)
+    status, body = read(app(), "region")
+    assert status == 200 and asked == ["g1-eu-west"]
+    assert body["region"] == body["entry_region"] == "eu-west" and body["forwarded_by"] == "g0-eu-west"
+
+
+def test_quorum_on_a_leader_is_itself_and_the_followers_at_the_commit_index():
+    class Node:  # pysyncobj's node objects: hashable, with the peer's address as ``id``
+        def __init__(self, address: str) -> None:
+            self.id = address
+
+    nodes = {a: Node(a) for a in ("a:1", "b:1", "c:1")}
+    sync = SimpleNamespace(_isLeader=lambda: True, _SyncObj__raftMatchIndex={nodes["b:1"]: 10, nodes["c:1"]: 7},
+                           _SyncObj__raftCommitIndex=10)
+    a = app()
+    a.raft = SimpleNamespace(address_to_name={"a:1": "g0-eu-west", "b:1": "g0-us-east", "c:1": "g0-ap-south"},
+                             leader_name=lambda: "g0-eu-west", syncobj=sync)
+    a.cluster = SimpleNamespace(members=lambda g: MEMBERS["g0"])
+    q = sql_routing.quorum(a)
+    assert q["members"] == ["g0-eu-west", "g0-us-east"] and q["majority"] and q["group_size"] == 3
