@@ -73,8 +73,12 @@ class Forwarder:
                             headers={INTERNAL_HEADER: self.auth})
                 except httpx.ConnectError as exc:
                     last_error = f"{member.name}: {exc.__class__.__name__}"
+                    if self.leader_hint.get(group) == member.name:  # a dead leader must not stay the first try
+                        self.leader_hint.pop(group, None)
                     continue
                 except (httpx.TimeoutException, httpx.TransportError) as exc:
+                    if self.leader_hint.get(group) == member.name:  # the next request tries the others first
+                        self.leader_hint.pop(group, None)
                     raise HttpError(504, "outcome_unknown",
                                     f"forwarding to {member.name} failed after sending: {exc.__class__.__name__}",
                                     group=group) from None

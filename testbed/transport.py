@@ -183,6 +183,8 @@ class TransportManager:
                 status, content = response.status_code, response.content
         except httpx.HTTPError:
             self.requests.labels(pair=policy.pair, protocol=protocol, outcome="error").inc()
+            if protocol == "h3" and (dead := self.h3.pop(member.name, None)) is not None:
+                dead.close()  # a QUIC connection to a killed peer never errors by itself: reconnect next time
             raise
         except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
             # httpcore's HTTP/2 connection lets these through when the peer closes mid-request (seen creating

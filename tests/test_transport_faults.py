@@ -16,6 +16,7 @@ import pytest
 
 from testbed.config import load_cluster
 from testbed.transport import TransportManager
+from tests.transport_support import transport_on_preset  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def cluster_file(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("transport-faults")
-    done = subprocess.run([sys.executable, "-m", "testbed", "init", "--dir", str(folder / "tb")],
+    preset = transport_on_preset(folder)
+    done = subprocess.run([sys.executable, "-m", "testbed", "init", "--preset", str(preset), "--dir", str(folder / "tb")],
                           capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert done.returncode == 0, done.stderr
     return folder / "tb" / "cluster.json"
