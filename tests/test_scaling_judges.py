@@ -181,3 +181,20 @@ def test_whole_run_placement_follows_the_ring_epochs(tmp_path):
     ops["owner"] = owner_groups(ops, ring_from(RING))
     owners = owners_across_scaling(ops, data).tolist()
     assert owners == [before.group_for("t", key), "g3", "g3", "g3"]
+
+
+def test_the_placement_sample_puts_the_written_once_keys_first_and_moved_keys_first_within_each_part():
+    from tier7.verify.scaling_steps import sample_keys
+
+    before, after = HarnessRing.from_contract(ring(["g0", "g1", "g2"], 1)), \
+        HarnessRing.from_contract(ring(["g0", "g1", "g2", "g3"], 2))
+    times = {("seedt", f"s{i}"): 10 for i in range(60)} | {("load", f"k{i}"): 10 for i in range(300)}
+    times[("load", "busy")] = 1_000  # written after the quiet point: never sampled
+    sample = sample_keys(times, before.group_for, after.group_for, 500, 100, 7, written_once="seedt")
+    keys = sample["keys"]
+    assert len(keys) == 100 and ("load", "busy") not in keys
+    assert [k[0] for k in keys[:60]] == ["seedt"] * 60 and sample["sampled_written_once"] == 60
+    moved = [before.group_for(*k) != after.group_for(*k) for k in keys]
+    assert moved[:60] == sorted(moved[:60], reverse=True) and any(moved[:60])
+    assert moved[60:] == sorted(moved[60:], reverse=True)
+    assert sample_keys(times, before.group_for, after.group_for, 500, 100, 7)["keys"] != keys

@@ -119,17 +119,23 @@ def last_writes(run_dir: Path) -> dict[tuple[str, str], int]:
 
 
 def sample_keys(times: dict[tuple[str, str], int], before: Callable[[str, str], str],
-                after: Callable[[str, str], str], quiet_since_ns: int, most: int, seed: int) -> dict[str, Any]:
+                after: Callable[[str, str], str], quiet_since_ns: int, most: int, seed: int,
+                written_once: str | None = None) -> dict[str, Any]:
     """The keys a placement check reads: at most ``most`` keys not written since ``quiet_since_ns`` (a key
-    still being written cannot be judged), those whose owner changed first (the keys that moved), each
-    part in a seeded order. Returns the sample and the counts it was drawn from."""
+    still being written cannot be judged). The keys of tenant ``written_once`` (the phase's seed keys,
+    never written again) come first: the load may write any other key during the check, which leaves it
+    unjudged, so only they guarantee evidence on a slow machine. Within each part the keys whose owner
+    changed (the keys that moved) come first, in a seeded order. Returns the sample and the counts it was
+    drawn from."""
     quiet = [k for k, t in times.items() if t < quiet_since_ns]
     order = sorted(quiet, key=lambda k: hashlib.sha256(f"{seed}/{k[0]}/{k[1]}".encode()).digest())
     moved = [k for k in order if before(*k) != after(*k)]
     stayed = [k for k in order if before(*k) == after(*k)]
-    chosen = (moved + stayed)[:most]
+    once = [k for k in moved + stayed if k[0] == written_once]
+    chosen = (once + [k for k in moved + stayed if k[0] != written_once])[:most]
     return {"keys": chosen, "history_keys": len(times), "quiet_keys": len(quiet), "moved_quiet_keys": len(moved),
-            "sampled_moved": len([k for k in chosen if before(*k) != after(*k)])}
+            "sampled_moved": len([k for k in chosen if before(*k) != after(*k)]),
+            "sampled_written_once": len([k for k in chosen if k[0] == written_once])}
 
 
 def _answer(result: Any) -> tuple[Any, ...] | None:

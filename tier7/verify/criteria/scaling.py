@@ -69,10 +69,15 @@ def run(ctx: RunContext) -> None:
         ctx.record(PHASE, facts)
 
 
+def seed_tenant(ctx: RunContext) -> str:
+    """The phase's own tenant: only the seed keys are ever written to it."""
+    return f"scale{ctx.seed}"
+
+
 def write_seed_keys(ctx: RunContext, count: int) -> dict[str, Any]:
     """``count`` keys of the phase's own tenant in every key and value shape, each written once (recorded;
     a write that certainly did not apply is tried again, at most 3 times)."""
-    tenant = f"scale{ctx.seed}"
+    tenant = seed_tenant(ctx)
     token = token_for(ctx, tenant)
     if token is None:
         return {"error": f"could not create tenant {tenant}"}
@@ -151,7 +156,7 @@ def place(ctx: RunContext, op: dict[str, Any], step: str) -> None:
     after = HarnessRing.from_contract(params)
     quiet_since = time.monotonic_ns() - int(float(plan["settle_s"]) * 1e9)
     sample = sample_keys(key_times(ctx), before.group_for, after.group_for, quiet_since,
-                         int(plan["placement_keys"]), ctx.seed)
+                         int(plan["placement_keys"]), ctx.seed, seed_tenant(ctx))
     keys = sample.pop("keys")
     op["placement"] = read_placement(step, keys, after.group_for, ctx.nodes(), ctx.tokens, ctx.history,
                                      float(plan["placement_deadline_s"]), ctx.progress.set_phase)
