@@ -74,7 +74,7 @@ def run_checkers(run: RunData, tables: dict[str, pd.DataFrame]) -> list[Verdict]
         check_linearizability(run.ops, float(thresholds["linearizability"]["time_budget_s"])),
         check_lost_writes(run.ops),
         check_placement(run.ops, run.ring),
-        check_isolation(run.ops),
+        check_isolation(run.ops, run.windows, float(thresholds["windows"]["client_error_grace_s"])),
         check_failover(tables["outage"], tables["elections"], tables["validity"], run.windows, thresholds,
                        run.journals),
         check_logs(run.logs, run.windows, float(thresholds["windows"]["log_error_grace_s"]), run.offset_ns,

@@ -152,6 +152,16 @@ def applied(windows: pd.DataFrame) -> pd.DataFrame:
     return windows[windows["applied"].astype(bool)] if not windows.empty else windows
 
 
+def outside_faults(times: np.ndarray, windows: pd.DataFrame, grace_ns: float) -> np.ndarray:
+    """For each time (monotonic ns), True when it falls outside every applied fault window, each window's
+    end extended by ``grace_ns`` nanoseconds (the recovery the plan allows after a fault)."""
+    faults = applied(windows)
+    if faults.empty:
+        return np.ones(len(times), dtype=bool)
+    ends = faults["end_time"].to_numpy(float) + grace_ns
+    return inside_any(times, faults["start_time"].to_numpy(float), ends) < 0
+
+
 def inside_any(times: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """For each time, the index of the first window [start, end] containing it, or -1 (vectorised)."""
     result = np.full(len(times), -1, dtype=int)

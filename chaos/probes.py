@@ -236,15 +236,23 @@ def faults_in_force(configuration: Configuration = None) -> dict:
     return found
 
 
-def no_faults_in_force(configuration: Configuration = None) -> bool:
+def no_faults_in_force(within_s: float = 5.0, configuration: Configuration = None) -> bool:
     """True when every node answers and nothing is paused, stopped, delayed beyond the baseline or
-    partitioned. Raises ``ActivityFailed`` when part of that cannot be checked (e.g. the fault proxy does not
-    answer): not knowing is not "no fault"."""
-    found = faults_in_force(configuration)
-    if found["unknown"]:
-        raise ActivityFailed("cannot tell whether a fault is in force: " + "; ".join(found["unknown"]))
-    in_force = {k: v for k, v in found.items() if k in ("unreachable", "paused", "down") and v}
-    in_force.update({f"network {k}": v for k, v in found["network"].items() if v})
+    partitioned. A node that is merely slow to answer (running, not paused: e.g. a starved machine right
+    after a restart) is looked at again for up to ``within_s`` seconds before it counts as a fault; a
+    paused or stopped process or a network fault counts at once. Raises ``ActivityFailed`` when part of
+    that cannot be checked (e.g. the fault proxy does not answer): not knowing is not "no fault"."""
+    deadline = time.monotonic() + float(within_s)
+    while True:
+        found = faults_in_force(configuration)
+        if found["unknown"]:
+            raise ActivityFailed("cannot tell whether a fault is in force: " + "; ".join(found["unknown"]))
+        in_force = {k: v for k, v in found.items() if k in ("unreachable", "paused", "down") and v}
+        in_force.update({f"network {k}": v for k, v in found["network"].items() if v})
+        only_slow = set(in_force) == {"unreachable"}
+        if not in_force or not only_slow or time.monotonic() >= deadline:
+            break
+        time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
     if in_force:
         log.warning("faults in force: %s", in_force)
     return not in_force

@@ -149,6 +149,36 @@ def test_inconclusive_probe_is_unknown():
     assert check_isolation(h.ops()).status is Status.UNKNOWN
 
 
+def test_a_probe_that_never_reached_the_target_is_counted_apart_and_leaves_the_verdict_to_the_others():
+    h = isolated_history().get("b", None, 6, 7, tenant="ta", key="k", type="info", error="cancelled",
+                               cross_tenant=True)
+    h.get("b", None, 6, 7, tenant="ta", key="k", type="fail", error="ConnectionRefusedError", cross_tenant=True)
+    verdict = check_isolation(h.ops())
+    assert verdict.status is Status.PASS, verdict
+    assert verdict.figures["undelivered_probes"] == 2 and verdict.figures["inconclusive_probes"] == 0
+    answered_500 = isolated_history().get("b", None, 6, 7, tenant="ta", key="k", type="fail", status=500,
+                                          error="http_500", cross_tenant=True)
+    assert check_isolation(answered_500.ops()).status is Status.UNKNOWN  # answered, but not refused
+    only_cancelled = History().put("a", "1", 0, 1, tenant="ta", key="k").get("a", "1", 2, 3, tenant="ta", key="k")
+    only_cancelled.get("b", None, 4, 5, tenant="ta", key="k", type="info", error="cancelled", cross_tenant=True)
+    assert check_isolation(only_cancelled.ops()).status is Status.UNKNOWN  # no probe answered: no evidence
+    leaky = h.get("b", "a-secret", 8, 9, tenant="ta", key="k", cross_tenant=True)
+    assert check_isolation(leaky.ops()).status is Status.FAIL
+
+
+def test_a_probe_lost_to_a_fault_is_counted_but_one_lost_outside_the_faults_is_unknown():
+    lost_in_fault = isolated_history().get("b", None, 6, 7, tenant="ta", key="k", type="info",
+                                           error="ConnectionResetError", cross_tenant=True)
+    verdict = check_isolation(lost_in_fault.ops(), windows(), 1.0)
+    assert verdict.status is Status.PASS, verdict
+    assert verdict.figures["inconclusive_in_faults"] == 1 and verdict.figures["inconclusive_probes"] == 0
+    lost_outside = isolated_history().get("b", None, 20, 21, tenant="ta", key="k", type="info",
+                                          error="ConnectionResetError", cross_tenant=True)
+    assert check_isolation(lost_outside.ops(), windows(), 1.0).status is Status.UNKNOWN
+    leak_in_fault = lost_in_fault.get("b", "a-secret", 6, 7, tenant="ta", key="k", cross_tenant=True)
+    assert check_isolation(leak_in_fault.ops(), windows(), 1.0).status is Status.FAIL  # a leak is a leak, always
+
+
 # -- log scan --
 
 def write_logs(tmp_path, lines):

@@ -21,13 +21,12 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..frames import records
 from ..metrics.rates import errored, event_time
 from ..verdict import Status, Verdict
-from ..windows import inside_any
+from ..windows import outside_faults
 from .evidence import op_records
 
 NAME = "client-errors"
@@ -65,10 +64,7 @@ def check_client_errors(ops: pd.DataFrame, windows: pd.DataFrame, thresholds: di
         return Verdict(NAME, Status.UNKNOWN, "no client operations in the history")
     limit = float(thresholds["client_errors"]["max_error_rate_outside_faults"])
     grace = float(thresholds["windows"]["client_error_grace_s"]) * 1e9
-    faults = windows[windows["applied"].astype(bool)] if not windows.empty else windows
-    starts = faults["start_time"].to_numpy(float) if not faults.empty else np.empty(0)
-    ends = faults["end_time"].to_numpy(float) + grace if not faults.empty else np.empty(0)
-    outside = inside_any(event_time(ops).to_numpy(float), starts, ends) < 0
+    outside = outside_faults(event_time(ops).to_numpy(float), windows, grace)
     err = errored(ops).to_numpy()
     bad = unhandled(ops)
     internal = (ops["status"] == 500) | (ops["error"] == "internal")

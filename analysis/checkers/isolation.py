@@ -3,6 +3,11 @@
 1. Every cross-tenant attempt (operations with ``cross_tenant`` true, which address another tenant's keys)
    is refused: it fails with 401 or 403. An acknowledged one is a leak (FAIL). One that failed otherwise
    (5xx, transport error) or whose outcome is unknown proves nothing (UNKNOWN unless something failed).
+   A probe that never reached the target (refused connection: a failure without an HTTP status) or that the
+   harness itself cancelled (its load stopped mid-call, error ``cancelled``) is not a probe of isolation: it
+   is counted apart as undelivered and judged by neither side (a write it may have applied shows in part 2).
+   An inconclusive probe inside a fault window (+ the plan's client-error grace) is what the fault does to
+   any request: counted, not UNKNOWN; outside the windows it leaves the verdict UNKNOWN.
 2. Every tenant sees exactly its own writes: each acknowledged read of a tenant returns None or a value
    that tenant itself tried to write to that key. A value another tenant wrote there is a leak (FAIL);
    a value nobody wrote is reported too (FAIL).
@@ -13,9 +18,12 @@ PASS needs both parts exercised: at least one cross-tenant probe and at least on
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
+from ..metrics.rates import event_time
 from ..verdict import Status, Verdict
+from ..windows import outside_faults
 from .evidence import op_records
 from .register import kv_operations, register_columns
 
@@ -35,13 +43,21 @@ def _written_values(ops: pd.DataFrame) -> pd.DataFrame:
                          "caller": writes["caller"].to_numpy(object)})
 
 
-def check_isolation(ops: pd.DataFrame) -> Verdict:
+def check_isolation(ops: pd.DataFrame, windows: pd.DataFrame | None = None, grace_s: float = 0.0) -> Verdict:
+    """Tenant isolation (module doc); ``windows``: the run's fault windows, ``grace_s`` seconds after each."""
     if ops.empty:
         return Verdict(NAME, Status.UNKNOWN, "no client operations in the history")
-    probes = ops[ops["cross_tenant"].astype(bool)]
+    every_probe = ops[ops["cross_tenant"].astype(bool)]
+    cancelled = (every_probe["type"] == "info") & (every_probe["error"] == "cancelled")
+    not_sent = (every_probe["type"] == "fail") & every_probe["status"].isna()
+    undelivered = every_probe[cancelled | not_sent]
+    probes = every_probe.drop(undelivered.index)
     leaked = probes[probes["type"] == "ok"]
     refused = probes[(probes["type"] == "fail") & probes["status"].isin(REFUSED)]
-    inconclusive = probes.drop(leaked.index).drop(refused.index)
+    unclear = probes.drop(leaked.index).drop(refused.index)
+    quiet = outside_faults(event_time(unclear).to_numpy(float), windows, grace_s * 1e9) \
+        if windows is not None and not unclear.empty else np.ones(len(unclear), dtype=bool)
+    inconclusive, in_faults = unclear[quiet], unclear[~quiet]
 
     kv = kv_operations(ops)
     reads = kv[(kv["f"] == "get") & (kv["type"] == "ok")]
@@ -55,6 +71,8 @@ def check_isolation(ops: pd.DataFrame) -> Verdict:
     tenants = int(ops["tenant"].dropna().nunique())
     figures = {"tenants": tenants, "cross_tenant_probes": int(len(probes)), "refused": int(len(refused)),
                "leaked": int(len(leaked)), "inconclusive_probes": int(len(inconclusive)),
+               "inconclusive_in_faults": int(len(in_faults)),
+               "undelivered_probes": int(len(undelivered)),
                "reads_checked": int(len(reads)), "foreign_reads": int(len(foreign))}
     evidence = []
     if not leaked.empty:
@@ -75,14 +93,14 @@ def check_isolation(ops: pd.DataFrame) -> Verdict:
     if evidence:
         return Verdict(NAME, Status.FAIL, f"{len(leaked)} cross-tenant attempt(s) not refused, {len(foreign)} read(s) "
                        "of values the reading tenant never wrote", evidence, figures)
-    if probes.empty and tenants < 2:
+    if every_probe.empty and tenants < 2:
         return Verdict(NAME, Status.NOT_APPLICABLE, "single tenant and no cross-tenant probes", [], figures)
     if probes.empty:
-        return Verdict(NAME, Status.UNKNOWN, f"no cross-tenant probes in the history (own-writes part passed on "
+        return Verdict(NAME, Status.UNKNOWN, f"no cross-tenant probes answered in the history (own-writes part passed on "
                        f"{len(reads)} read(s))", [], figures)
     if not inconclusive.empty:
         return Verdict(NAME, Status.UNKNOWN, f"{len(inconclusive)} cross-tenant probe(s) neither refused (401/403) "
-                       "nor accepted", [{"operations": op_records(ops, inconclusive.index.tolist(), 20)}], figures)
+                       "nor accepted outside fault windows", [{"operations": op_records(ops, inconclusive.index.tolist(), 20)}], figures)
     if reads.empty:
         return Verdict(NAME, Status.UNKNOWN, "no acknowledged reads: the own-writes part did not run", [], figures)
     return Verdict(NAME, Status.PASS, "", [], figures)

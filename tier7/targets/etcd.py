@@ -1,20 +1,19 @@
-"""The etcd target driver (issue 14): three etcd members (Debian's etcd-server) on loopback as one Raft group,
-data dirs and JSON logs in the target folder, each member in its own process group, stopped by PID.
+"""The etcd target driver (issue 14): independent etcd clusters (Debian's etcd-server) on loopback, one Raft
+group each, federated on the client side by the harness's own ring; layout in tier7/targets/etcd.toml
+(default 3 clusters x 3 members, member i of every cluster in region i). Peer (Raft) traffic crosses the
+fault proxy (``python -m chaos.proxy``, one link per member). Data dirs and logs in the target folder, each
+process in its own process group, stopped by PID.
 
-Capabilities: ``KvClient`` over etcd's v3 JSON gateway (``/v3/kv/put``, ``range`` (linearizable),
-``txn`` for CAS on the value or on absence (``create_revision == 0``), ``deleterange``; keys and values
-base64), ``Topology`` (``/v3/maintenance/status``: leader and raft term per member), ``ProcessControl``
-(kill, start, pause, resume a member) and ``Logs``. One group: no federation, tenants, CRDTs, SQL, blobs,
-regions or scaling (criteria needing them are NOT APPLICABLE with the capability named).
-
-Recording (tier7/targets/foreign.py): connection refused before sending -> ``fail``; a timeout or lost
-connection after sending, or any gateway error -> ``info`` (etcd may have applied it: a proposal can commit
-after "request timed out" or "leader changed"); a txn whose comparison failed -> ``fail`` (cas mismatch).
+Capabilities: ``KvClient`` (tier7/targets/etcd_kv.py: each key to the cluster the ring names), ``Topology``
+(``/v3/maintenance/status``: leader and raft term per member, per cluster), ``ProcessControl`` (kill, start,
+pause, resume a member), ``Logs`` and ``Federation`` (several independent groups behind the harness's ring,
+published in ``ring_params()``; placement is judged from each member's own store, never asked of a
+router). No tenants, CRDTs, SQL, blobs, preset, contract or scaling: criteria needing them are NOT
+APPLICABLE with the capability named.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import secrets
 from concurrent.futures import ThreadPoolExecutor
@@ -26,32 +25,15 @@ import httpx
 
 from ..errors import Tier7Error
 from ..history import HistoryWriter
+from ..ring import HarnessRing
+from ..toxiproxy import ToxiproxyClient
 from ..waiting import DeadlineExceeded, wait_until
 from .base import Capability, NodeInfo
-from .foreign import (
-    LEVELS,
-    CasMismatch,
-    MemberProcesses,
-    NotApplied,
-    RecordingKv,
-    Unknown,
-    free_ports,
-    require_binary,
-    write_json_logs,
-)
+from .etcd_kv import FederatedKv, local_keys
+from .etcd_layout import PROXY, Layout, Ports, load_layout, member_argv, pick_ports, proxy_argv, proxy_links
+from .foreign import LEVELS, MemberControl, MemberProcesses, RecordingKv, require_binary, write_json_logs
 
-GROUP = "etcd"
-REGION = "local"
-MEMBERS = ("e1", "e2", "e3")
-TIMEOUT_S = 3.0  # one KV call; longer than an election (1 s election timeout) so most calls complete
-
-
-def _b64(text: str) -> str:
-    return base64.b64encode(text.encode("utf-8")).decode("ascii")
-
-
-def _unb64(text: str) -> str:
-    return base64.b64decode(text).decode("utf-8")
+LAYOUT_KEY = "layout"
 
 
 def parse_log_line(line: str) -> dict[str, Any] | None:
@@ -67,150 +49,137 @@ def parse_log_line(line: str) -> dict[str, Any] | None:
     return {**entry, "ts": ts, "level": level, "msg": entry.get("msg", "")}
 
 
-class EtcdKv:
-    """Raw etcd v3 gateway calls through one member (the entry), moving to the next member when the entry
-    refuses the connection (a killed member), as etcd's own client balancer does."""
-
-    def __init__(self, urls: dict[str, str], first: int) -> None:
-        self.urls = urls
-        self.order = list(urls)
-        self.index = first % len(self.order)
-        self.node: str | None = self.order[self.index]
-        self.group = GROUP
-        self.http = httpx.Client(timeout=httpx.Timeout(TIMEOUT_S, connect=1.0))
-
-    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        self.node = self.order[self.index]
-        try:
-            answer = self.http.post(self.urls[self.node] + path, json=body)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # nothing was sent: certainly not applied
-            self.index = (self.index + 1) % len(self.order)
-            label = "TimeoutError" if isinstance(exc, httpx.ConnectTimeout) else "ConnectionRefusedError"
-            raise NotApplied(label, detail=str(exc)) from None
-        except httpx.HTTPError as exc:  # sent: the member may have proposed it
-            self.index = (self.index + 1) % len(self.order)
-            label = "TimeoutError" if isinstance(exc, httpx.TimeoutException) else "ConnectionError"
-            raise Unknown(label, detail=exc.__class__.__name__) from None
-        try:
-            data = answer.json()
-        except ValueError:
-            raise Unknown(f"http_{answer.status_code}", answer.status_code, "not JSON") from None
-        if answer.status_code != 200 or "error" in data:
-            # "leader changed", "request timed out": a proposal may still commit, so unknown
-            raise Unknown(f"http_{answer.status_code}", answer.status_code,
-                          str(data.get("error") or data.get("message")))
-        return data
-
-    def put(self, key: str, value: str) -> None:
-        self._post("/v3/kv/put", {"key": _b64(key), "value": _b64(value)})
-
-    def get(self, key: str) -> str | None:
-        kvs = self._post("/v3/kv/range", {"key": _b64(key)}).get("kvs") or []
-        return _unb64(kvs[0].get("value", "")) if kvs else None
-
-    def cas(self, key: str, expected: str | None, new: str) -> None:
-        compare = ({"key": _b64(key), "target": "CREATE", "result": "EQUAL", "create_revision": "0"}
-                   if expected is None else
-                   {"key": _b64(key), "target": "VALUE", "result": "EQUAL", "value": _b64(expected)})
-        data = self._post("/v3/kv/txn", {"compare": [compare],
-                                         "success": [{"request_put": {"key": _b64(key), "value": _b64(new)}}]})
-        if not data.get("succeeded"):
-            raise CasMismatch()
-
-    def delete(self, key: str) -> None:
-        self._post("/v3/kv/deleterange", {"key": _b64(key)})
-
-    def close(self) -> None:
-        self.http.close()
-
-
-class EtcdTarget:
-    """Three etcd members on loopback (see the module doc)."""
+class EtcdTarget(MemberControl):
+    """Independent etcd clusters on loopback behind the harness's ring (see the module doc)."""
 
     name = "etcd"
     kind = "etcd"
     speaks_contract = False
     capabilities = frozenset({Capability.KV, Capability.TOPOLOGY, Capability.KILL, Capability.RESTART,
-                              Capability.PAUSE, Capability.LOGS})
-    summary = "3 etcd members (Debian etcd-server) on loopback, one Raft group, v3 JSON gateway"
+                              Capability.PAUSE, Capability.LOGS, Capability.FEDERATION})
+    summary = ("3 etcd clusters x 3 members (Debian etcd-server) on loopback, peer traffic through the fault "
+               "proxy, client-side federation by the harness's ring, v3 JSON gateway")
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, layout: Layout | None = None) -> None:
         self.procs = MemberProcesses(directory, self.kind)
         self.dir = self.procs.dir
-        self.client_ports: dict[str, int] = {}
+        self.layout = layout or load_layout()
+        self.ports = Ports({}, {}, {}, None)
         self.member_ids: dict[str, str] = {}
         self._http = httpx.Client()  # thread-safe; shared by the topology observations
+        self._pool: ThreadPoolExecutor | None = None  # one thread per member, kept between observations
         self.discard_data = False  # `tier7 verify` sets it: the run folder keeps logs, not data
+        self.ring = HarnessRing.from_contract(self.layout.ring_params())
 
     # -- creation and life cycle --
 
     @classmethod
-    def create(cls, directory: Path) -> EtcdTarget:
-        """Lay out a fresh cluster in ``directory`` (ports picked now; nothing started)."""
+    def create(cls, directory: Path, layout: Layout | None = None) -> EtcdTarget:
+        """Lay out fresh clusters in ``directory`` (ports picked now; nothing started)."""
         binary = require_binary("etcd", "etcd-server")
-        target = cls(directory)
-        if target.procs.state_file.exists():
-            old = cls.open(directory)
-            if old.procs.running():
-                raise Tier7Error(f"an etcd cluster is already running in {target.dir}; stop it first")
-        ports = free_ports(2 * len(MEMBERS))
+        target = cls(directory, layout)
+        if target.procs.state_file.exists() and cls.open(directory).procs.running():
+            raise Tier7Error(f"an etcd cluster is already running in {target.dir}; stop it first")
+        target.ports = pick_ports(target.layout)
         token = f"tier7-{secrets.token_hex(4)}"
-        peers = {m: ports[len(MEMBERS) + i] for i, m in enumerate(MEMBERS)}
-        initial = ",".join(f"{m}=http://127.0.0.1:{p}" for m, p in peers.items())
-        for i, member in enumerate(MEMBERS):
-            client = ports[i]
-            target.client_ports[member] = client
+        for member in target.layout.all_members():
             data_dir = target.dir / "data" / member
             target.procs.tags[member] = str(data_dir)
-            target.procs.argv[member] = [
-                binary, "--name", member, "--data-dir", str(data_dir),
-                "--listen-client-urls", f"http://127.0.0.1:{client}",
-                "--advertise-client-urls", f"http://127.0.0.1:{client}",
-                "--listen-peer-urls", f"http://127.0.0.1:{peers[member]}",
-                "--initial-advertise-peer-urls", f"http://127.0.0.1:{peers[member]}",
-                "--initial-cluster", initial, "--initial-cluster-token", token,
-                "--initial-cluster-state", "new", "--logger", "zap", "--log-outputs", "stderr"]
-        target.procs.extra = {"client_ports": target.client_ports}
+            target.procs.argv[member] = member_argv(binary, target.layout, target.ports, member, data_dir, token)
+        if target.layout.peer_via_proxy:
+            config = target.dir / "conf" / "proxy.json"
+            config.parent.mkdir(parents=True, exist_ok=True)
+            config.write_text(json.dumps(proxy_links(target.ports), indent=2))
+            label = f"tier7-etcd:{target.dir}"
+            target.procs.argv[PROXY] = [*proxy_argv(target.ports, label), "--config", str(config)]
+            target.procs.tags[PROXY] = label
+        target.procs.extra = {"ports": target.ports.as_dict(), LAYOUT_KEY: target.layout.__dict__}
         target.procs.save()
         return target
 
     @classmethod
     def open(cls, directory: Path) -> EtcdTarget:
-        target = cls(directory)
-        data = target.procs.load()
-        target.client_ports = {k: int(v) for k, v in data.get("client_ports", {}).items()}
+        probe = MemberProcesses(directory, cls.kind)
+        data = probe.load()
+        try:
+            layout = Layout(**data[LAYOUT_KEY]) if LAYOUT_KEY in data else None
+            target = cls(directory, layout)
+            target.procs.load()
+            target.ports = Ports.from_dict(data["ports"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise Tier7Error(f"{probe.state_file}: not an etcd target of this version ({exc})") from None
         return target
 
     def start(self, timeout: float = 30.0) -> None:
-        for member in MEMBERS:
+        if PROXY in self.procs.argv:
+            self.procs.start(PROXY)
+            self._wait_proxy()
+        for member in self.layout.all_members():
             self.procs.start(member)
         try:
-            wait_until(lambda: self.leader() is not None, timeout, 0.1, "the etcd cluster to elect a leader")
+            wait_until(lambda: all(v["leader"] for v in self.observe().values()), timeout, 0.1,
+                       f"each of the {len(self.layout.clusters)} etcd clusters to elect a leader")
         except DeadlineExceeded as exc:
             raise Tier7Error(f"{exc} (member logs in {self.dir / 'logs'})") from None
-        self._learn_ids()
+
+    def _wait_proxy(self) -> None:
+        client = ToxiproxyClient(self.proxy_api(), timeout=1.0)
+        try:
+            wait_until(lambda: len(client.proxies()) == len(self.layout.all_members()), self.layout.proxy_start_s,
+                       0.05, "the fault proxy to answer with every peer link")
+        except DeadlineExceeded as exc:
+            raise Tier7Error(f"{exc} (see {self.procs.log_path(PROXY)})") from None
+        except Exception as exc:  # noqa: BLE001 - the proxy exited or answered garbage
+            raise Tier7Error(f"the fault proxy did not start: {exc} (see {self.procs.log_path(PROXY)})") from None
+        finally:
+            client.close()
+
+    def proxy_api(self) -> str:
+        """The fault proxy's Toxiproxy-compatible API (links ``peer-<member>``); '' without a proxy."""
+        return f"http://127.0.0.1:{self.ports.proxy_api}" if self.ports.proxy_api else ""
 
     def stop(self) -> None:
         self.procs.stop_all(discard_data=self.discard_data)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
         self._http.close()
 
+    def _each_member(self, fn: Any) -> dict[str, Any]:
+        """``fn(member, url)`` for every member at once (a tight sample time stamp); member -> result."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=len(self.members()), thread_name_prefix="etcd-observe")
+        urls = self.urls()
+        return dict(zip(urls, self._pool.map(lambda item: fn(*item), urls.items()), strict=True))
+
     def _learn_ids(self) -> None:
-        for url in self.urls().values():
-            try:
-                data = httpx.post(url + "/v3/cluster/member/list", json={}, timeout=2.0).json()
-            except (httpx.HTTPError, ValueError):
-                continue
-            self.member_ids = {str(m["ID"]): m["name"] for m in data.get("members", []) if m.get("name")}
-            if self.member_ids:
-                return
+        for cluster in self.layout.clusters:
+            for url in self.cluster_urls(cluster).values():
+                try:
+                    data = self._http.post(url + "/v3/cluster/member/list", json={}, timeout=2.0).json()
+                except (httpx.HTTPError, ValueError):
+                    continue
+                found = {str(m["ID"]): m["name"] for m in data.get("members", []) if m.get("name")}
+                if found:
+                    self.member_ids.update(found)
+                    break
 
     # -- Target protocol --
 
+    def members(self) -> list[str]:
+        return self.layout.all_members()
+
+    def cluster_urls(self, cluster: str) -> dict[str, str]:
+        return {m: f"http://127.0.0.1:{self.ports.client[m]}" for m in self.layout.members(cluster)}
+
     def urls(self) -> dict[str, str]:
-        return {m: f"http://127.0.0.1:{p}" for m, p in self.client_ports.items()}
+        return {m: f"http://127.0.0.1:{self.ports.client[m]}" for m in self.members()}
 
     def nodes(self) -> list[NodeInfo]:
-        return [NodeInfo(m, GROUP, REGION, url) for m, url in self.urls().items()]
+        return [NodeInfo(m, self.layout.cluster_of(m), self.layout.region_of(m), url) for m, url in self.urls().items()]
+
+    def ring_params(self) -> dict[str, Any]:
+        return self.layout.ring_params()
 
     def admin_token(self) -> str:
         return ""
@@ -219,48 +188,45 @@ class EtcdTarget:
         return []
 
     def log_files(self) -> dict[str, Path]:
-        return {m: self.procs.log_path(m) for m in MEMBERS}
+        return {m: self.procs.log_path(m) for m in self.members()}
 
     def json_logs(self, folder: Path) -> dict[str, Path]:
         """Every member's log as harness JSON log lines in ``folder`` (for the log scan)."""
         return write_json_logs(self.log_files(), parse_log_line, folder)
 
-    def kill_node(self, node: str) -> None:
-        self.procs.kill(node)
-
-    def start_node(self, node: str) -> None:
-        self.procs.start(node)
-
-    def pause_node(self, node: str) -> None:
-        self.procs.pause(node)
-
-    def resume_node(self, node: str) -> None:
-        self.procs.resume(node)
-
-    def running(self) -> list[str]:
-        return self.procs.running()
-
     # -- KvClient --
 
-    def kv_client(self, history: HistoryWriter, process: str, index: int = 0) -> RecordingKv:
-        return RecordingKv(EtcdKv(self.urls(), index), history, process, tenant=self.name, region=REGION)
+    def kv_client(self, history: HistoryWriter, process: str, index: int = 0,
+                  ring: HarnessRing | None = None) -> RecordingKv:
+        """A recording client routing each key by ``ring`` (default: the target's own, ``ring_params()``)."""
+        clusters = {c: self.cluster_urls(c) for c in self.layout.clusters}
+        backend = FederatedKv(clusters, ring or self.ring, self.name, index)
+        return RecordingKv(backend, history, process, tenant=self.name, region="client")
+
+    def holders(self, prefix: str) -> dict[str, list[str] | None]:
+        """Member -> the keys under ``prefix`` in its own store (None: it did not answer)."""
+        return self._each_member(lambda _member, url: local_keys(self._http, url, prefix))
 
     # -- Topology --
 
     def groups(self) -> dict[str, list[str]]:
-        return {GROUP: list(MEMBERS)}
+        return {c: self.layout.members(c) for c in self.layout.clusters}
 
     def observe(self, timeout: float = 0.5) -> dict[str, dict[str, Any]]:
-        """Each member's own view (``/v3/maintenance/status``); the group's leader is the one a majority of
-        the answering members name (None without a majority), its term the highest reported."""
-        if not self.member_ids:  # a driver opened on a running cluster: learn the member IDs once
+        """Per cluster, each member's own view (``/v3/maintenance/status``, all asked in parallel): the
+        cluster's leader is the one a majority of its members name (None without a majority), its term the
+        highest reported."""
+        if len(self.member_ids) < len(self.members()):  # learn the member IDs (once all have answered)
             self._learn_ids()
+        answers = self._each_member(lambda member, url: self._status(member, url, timeout))
+        return {c: self._group_view(c, answers) for c in self.layout.clusters}
+
+    def _group_view(self, cluster: str, answers: dict[str, dict[str, Any] | None]) -> dict[str, Any]:
         members: dict[str, str] = {}
         votes: dict[str, int] = {}
         terms: list[int] = []
-        with ThreadPoolExecutor(max_workers=len(MEMBERS)) as pool:  # in parallel: a tight sample time stamp
-            answers = list(pool.map(lambda item: self._status(*item, timeout), self.urls().items()))
-        for member, data in answers:
+        for member in self.layout.members(cluster):
+            data = answers.get(member)
             if data is None:
                 members[member] = "down"
                 continue
@@ -271,18 +237,19 @@ class EtcdTarget:
                 votes[leader] = votes.get(leader, 0) + 1
             if str(data.get("raftTerm", "")).isdigit():
                 terms.append(int(data["raftTerm"]))
-        agreed = [m for m, n in votes.items() if n > len(MEMBERS) // 2 and members.get(m) == "leader"]
-        return {GROUP: {"leader": agreed[0] if agreed else None, "term": max(terms) if terms else None,
-                        "members": members}}
+        size = self.layout.members_per_cluster
+        agreed = [m for m, n in votes.items() if n > size // 2 and members.get(m) == "leader"]
+        return {"leader": agreed[0] if agreed else None, "term": max(terms) if terms else None, "members": members}
 
-    def _status(self, member: str, url: str, timeout: float) -> tuple[str, dict[str, Any] | None]:
+    def _status(self, member: str, url: str, timeout: float) -> dict[str, Any] | None:
         """One member's ``/v3/maintenance/status`` (None: down, paused or not answering in ``timeout`` s)."""
         if self.procs.pids.get(member) and self.procs.is_paused(member):
-            return member, None
+            return None
         try:
-            return member, self._http.post(url + "/v3/maintenance/status", json={}, timeout=timeout).json()
+            return self._http.post(url + "/v3/maintenance/status", json={}, timeout=timeout).json()
         except (httpx.HTTPError, ValueError):
-            return member, None
+            return None
 
-    def leader(self) -> str | None:
-        return self.observe()[GROUP]["leader"]
+    def leader(self, group: str | None = None) -> str | None:
+        """The leader of ``group`` (default: the first cluster)."""
+        return self.observe()[group or self.layout.clusters[0]]["leader"]

@@ -166,6 +166,28 @@ class MemberProcesses:
         return [m for m in self.pids if self.is_running(m)]
 
 
+class MemberControl:
+    """``ProcessControl`` of a foreign driver, delegated to its ``MemberProcesses`` (``self.procs``): kill,
+    start, pause, resume one member by PID (its own process group), and which members run."""
+
+    procs: MemberProcesses
+
+    def kill_node(self, node: str) -> None:
+        self.procs.kill(node)
+
+    def start_node(self, node: str) -> None:
+        self.procs.start(node)
+
+    def pause_node(self, node: str) -> None:
+        self.procs.pause(node)
+
+    def resume_node(self, node: str) -> None:
+        self.procs.resume(node)
+
+    def running(self) -> list[str]:
+        return self.procs.running()
+
+
 class RecordingKv:
     """The recording KV client over a driver's raw calls (see the module doc). ``backend`` has
     ``put(key, value)``, ``get(key) -> str | None``, ``cas(key, expected, new)`` (raises ``CasMismatch``),

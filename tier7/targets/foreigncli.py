@@ -27,11 +27,12 @@ def open_running(directory: Path) -> Any:
 
 
 def _table(target: Any) -> str:
-    lines = [f"{'member':<8} {'group':<8} {'role':<10} url"]
-    view = next(iter(target.observe().values()))
+    views = target.observe()
+    lines = [f"{'member':<10} {'group':<8} {'region':<9} {'role':<10} url"]
     for node in target.nodes():
-        lines.append(f"{node.name:<8} {node.group:<8} {view['members'].get(node.name, '?'):<10} {node.url}")
-    lines.append(f"leader: {view['leader']}  term: {view['term']}")
+        role = views.get(node.group, {}).get("members", {}).get(node.name, "?")
+        lines.append(f"{node.name:<10} {node.group:<8} {node.region:<9} {role:<10} {node.url}")
+    lines += [f"{group}: leader {view['leader']}  term {view['term']}" for group, view in views.items()]
     return "\n".join(lines)
 
 

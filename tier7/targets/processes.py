@@ -24,6 +24,13 @@ def tie_children_to_this_process() -> None:
     _tie_to_parent = True
 
 
+def untie_children() -> None:
+    """Undo ``tie_children_to_this_process`` (a run on services it did not start, e.g. a foreign cluster
+    left running by ``tier7 testbed up --kind``: a member it restarts must outlive the run)."""
+    global _tie_to_parent
+    _tie_to_parent = False
+
+
 def _die_with_parent() -> None:
     import ctypes
 

@@ -32,6 +32,7 @@ from ..waiting import DeadlineExceeded, wait_until
 from .base import Capability, NodeInfo
 from .foreign import (
     CasMismatch,
+    MemberControl,
     MemberProcesses,
     NotApplied,
     RecordingKv,
@@ -144,7 +145,7 @@ class SentinelKv:
         self._drop()
 
 
-class RedisSentinelTarget:
+class RedisSentinelTarget(MemberControl):
     """One primary, two replicas and three sentinels on loopback (see the module doc)."""
 
     name = "redis-sentinel"
@@ -262,21 +263,6 @@ class RedisSentinelTarget:
         """Every process's log as harness JSON log lines in ``folder`` (for the log scan)."""
         return write_json_logs(self.log_files(), parse_log_line, folder)
 
-    def kill_node(self, node: str) -> None:
-        self.procs.kill(node)
-
-    def start_node(self, node: str) -> None:
-        self.procs.start(node)
-
-    def pause_node(self, node: str) -> None:
-        self.procs.pause(node)
-
-    def resume_node(self, node: str) -> None:
-        self.procs.resume(node)
-
-    def running(self) -> list[str]:
-        return self.procs.running()
-
     # -- KvClient --
 
     def kv_client(self, history: HistoryWriter, process: str, index: int = 0) -> RecordingKv:
@@ -334,5 +320,6 @@ class RedisSentinelTarget:
                 break
         return {GROUP: {"leader": leader, "term": term, "members": members}}
 
-    def leader(self) -> str | None:
-        return self.observe()[GROUP]["leader"]
+    def leader(self, group: str | None = None) -> str | None:
+        """The primary the sentinels agree on (one group: ``group`` is accepted for the protocol's sake)."""
+        return self.observe()[group or GROUP]["leader"]

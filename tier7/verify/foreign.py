@@ -5,9 +5,11 @@ instead of the contract-bound steps: ``open_target`` starts the real servers ins
 ``set_up`` saves the node list and samples the driver's ``Topology`` into ``topology.jsonl`` (the format of
 tier7/sampler.py); the ``failover``, ``load`` and ``final-read`` phases run the recorded workload of
 tier7/verify/foreign_load.py through the driver's ``KvClient`` (history in the same format as every other
-writer) and its nemesis through ``ProcessControl``. Phases that need the contract (preset, federation,
-tenants, crdt, contract) are not run: their criteria declare capabilities the driver lacks and are judged
-NOT APPLICABLE with the capability named. The verdicts come from the same engine (``analysis.judge``).
+writer) and its nemesis through ``ProcessControl``; a driver with the ``federation`` capability (etcd: client-
+side federation over independent clusters) also runs the federation phase of tier7/verify/foreign_federation.py
+and has its ring copied to target/ring.json. Phases that need the contract (preset, tenants, crdt, contract)
+are not run: their criteria declare capabilities the driver lacks and are judged NOT APPLICABLE with the
+capability named. The verdicts come from the same engine (``analysis.judge``).
 """
 
 from __future__ import annotations
@@ -24,18 +26,20 @@ from typing import Any
 from ..errors import Tier7Error
 from ..runfolder import copy_logs, write_json
 from ..sampler import TOPOLOGY_FILE
+from ..targets.base import Capability
 from ..targets.capabilities import speaks_contract
 from ..targets.etcd import EtcdTarget
 from ..targets.foreign import STATE_FILE
 from ..targets.foreigncli import open_running  # noqa: F401 - the runner opens running clusters through here
 from ..targets.redis_sentinel import RedisSentinelTarget
 from ..waiting import DeadlineExceeded, wait_until
-from . import foreign_load
+from . import foreign_federation, foreign_load
 from .context import RunContext
 
 KINDS: dict[str, Any] = {"etcd": EtcdTarget, "redis-sentinel": RedisSentinelTarget}
 PROFILE_FILE = Path(__file__).with_name("foreign.toml")
 PROFILE_ENV = "TIER7_FOREIGN_PROFILE"  # another profile file of the same shape (tests: shorter schedules)
+SCHEDULE_ENV = "TIER7_FOREIGN_SCHEDULE"  # another table of the profile as the schedule (e.g. redis-sentinel-kills)
 START_TIMEOUT_S = 60.0
 
 
@@ -46,7 +50,10 @@ def profile(kind: str) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise Tier7Error(f"foreign target profile {path}: {exc}") from None
-    return {"workload": data["workload"], "schedule": data[kind]}
+    table = os.environ.get(SCHEDULE_ENV) or kind
+    if table not in data:
+        raise Tier7Error(f"foreign target profile {path}: no schedule table [{table}]")
+    return {"workload": data["workload"], "schedule": data[table], "schedule_name": table}
 
 
 def is_foreign(target: Any) -> bool:
@@ -106,6 +113,8 @@ def set_up(ctx: RunContext) -> ForeignSampler:
     """Node list and first topology into the run folder; start the topology sampler."""
     nodes = [{"name": n.name, "group": n.group, "region": n.region, "url": n.url} for n in ctx.nodes()]
     write_json(ctx.run_dir / "target" / "nodes.json", nodes)
+    if hasattr(ctx.target, "ring_params"):  # client-side federation: the harness's ring, judged from this copy
+        write_json(ctx.run_dir / "target" / "ring.json", ctx.target.ring_params())
     write_json(ctx.run_dir / "target" / "config.json", {"kind": ctx.target.kind, "summary": ctx.target.summary,
                                                          "profile": profile(ctx.target.kind)})
     ctx.record("topology", {"before": topology_facts(ctx)})
@@ -138,7 +147,10 @@ def phase(target: Any, name: str, default: Callable[[RunContext], None]) -> Call
     own workload phase, or None (not run: the criteria needing it are NOT APPLICABLE by capability)."""
     if not is_foreign(target):
         return default
-    return {"failover": run_failover, "load": run_load, "final-read": run_final_read}.get(name)
+    phases = {"failover": run_failover, "load": run_load, "final-read": run_final_read}
+    if Capability.FEDERATION in target.capabilities:
+        phases["federation"] = foreign_federation.run
+    return phases.get(name)
 
 
 def run_failover(ctx: RunContext) -> None:
@@ -164,12 +176,14 @@ def run_load(ctx: RunContext) -> None:
 
 
 def settled(target: Any) -> bool:
-    """One leader every member agrees on, no member down (before the final read: a demoted Redis primary
-    must have resynced from the new one)."""
-    view = next(iter(target.observe().values()))
-    members = view["members"]
-    leaders = [m for m, role in members.items() if role == "leader"]
-    return view["leader"] is not None and leaders == [view["leader"]] and "down" not in members.values()
+    """In every group, one leader every member agrees on, no member down (before the final read: a demoted
+    Redis primary must have resynced from the new one)."""
+    for view in target.observe().values():
+        members = view["members"]
+        leaders = [m for m, role in members.items() if role == "leader"]
+        if view["leader"] is None or leaders != [view["leader"]] or "down" in members.values():
+            return False
+    return True
 
 
 def run_final_read(ctx: RunContext) -> None:

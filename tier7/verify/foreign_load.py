@@ -40,6 +40,7 @@ class Workers:
         self.lock = threading.Lock()
         self.done = 0
         self.ok = 0
+        self.ok_by_group: dict[str, int] = {}  # acknowledged operations per group that served them
         self.threads = [threading.Thread(target=self._worker, args=(i,), name=f"foreign-worker-{i}", daemon=True)
                         for i in range(int(spec["workload"]["workers"]))]
 
@@ -84,8 +85,10 @@ class Workers:
                 if op == "get" and kind == "ok":
                     last[key] = client.last
                 if kind == "ok":
+                    group = str(getattr(client.backend, "group", None))
                     with self.lock:
                         self.ok += 1
+                        self.ok_by_group[group] = self.ok_by_group.get(group, 0) + 1
                 if kind == "fail" and op != "cas":
                     time.sleep(0.05)  # not applied (no primary, member down): do not spin on a dead entry
                 elif self.pace_s:
@@ -96,6 +99,10 @@ class Workers:
     def ok_count(self) -> int:
         with self.lock:
             return self.ok
+
+    def ok_groups(self) -> dict[str, int]:
+        with self.lock:
+            return dict(self.ok_by_group)
 
 
 def _nemesis_event(ctx: RunContext, f: str, node: str, group: str, action: Any, heal: bool = False) -> dict[str, Any]:
@@ -114,28 +121,40 @@ def _nemesis_event(ctx: RunContext, f: str, node: str, group: str, action: Any, 
     return {"applied": True}
 
 
-def _one_fault(ctx: RunContext, schedule: dict[str, Any]) -> dict[str, Any]:
+def fault_plan(schedule: dict[str, Any], groups: list[str]) -> list[tuple[str, str]]:
+    """(fault, group) of each of the schedule's ``faults`` injections: ``fault`` is one name or a list taken
+    in turn; the groups are hit in turn (a kill per group before any group is hit twice)."""
+    names = schedule["fault"] if isinstance(schedule["fault"], list) else [schedule["fault"]]
+    return [(str(names[i % len(names)]), groups[i % len(groups)]) for i in range(int(schedule["faults"]))]
+
+
+def _one_fault(ctx: RunContext, schedule: dict[str, Any], fault: str, group: str,
+               workers: Workers | None = None) -> dict[str, Any]:
     target = ctx.target
-    group = next(iter(target.groups()))
-    leader = target.leader()
-    record: dict[str, Any] = {"group": group, "fault": schedule["fault"], "node": leader, "leader_before": leader}
+    leader = target.leader(group)
+    record: dict[str, Any] = {"group": group, "fault": fault, "node": leader, "leader_before": leader}
     if leader is None:
         record.update(exit_status=1, error="no leader/primary to hit")
         return record
-    hit = target.kill_node if schedule["fault"].startswith("kill") else target.pause_node
-    heal_name, heal = (("restart-node", target.start_node) if schedule["fault"].startswith("kill")
+    hit = target.kill_node if fault.startswith("kill") else target.pause_node
+    heal_name, heal = (("restart-node", target.start_node) if fault.startswith("kill")
                        else ("resume-node", target.resume_node))
     started = time.monotonic()
-    outcome = _nemesis_event(ctx, schedule["fault"], leader, group, lambda: hit(leader))
+    ok_before = workers.ok_groups() if workers else {}
+    outcome = _nemesis_event(ctx, fault, leader, group, lambda: hit(leader))
     if not outcome["applied"]:
         record.update(exit_status=1, error=outcome["error"])
         return record
     try:
-        new = wait_until(lambda: (n := target.leader()) not in (None, leader) and n,
+        new = wait_until(lambda: (n := target.leader(group)) not in (None, leader) and n,
                          float(schedule["new_leader_timeout_s"]), 0.05, "a new leader/primary")
         record["leader_after"], record["new_leader_s"] = new, round(time.monotonic() - started, 3)
     except DeadlineExceeded as exc:
         record["leader_after"], record["error"] = None, str(exc)
+    if workers and len(target.groups()) > 1:  # did the other groups keep serving while this one elected?
+        ok_after = workers.ok_groups()
+        record["others_ok_until_new_leader"] = {g: ok_after.get(g, 0) - ok_before.get(g, 0)
+                                                for g in target.groups() if g != group}
     remaining = float(schedule["hold_s"]) - (time.monotonic() - started)
     if remaining > 0:
         time.sleep(remaining)  # the schedule's fault length (a pause held this long), not a wait for a state
@@ -157,11 +176,11 @@ def run(ctx: RunContext, spec: dict[str, Any], faults: bool) -> dict[str, Any]:
     workers.start()
     try:
         wait_until(lambda: workers.ok_count() > 0, 30, 0.1, "the first acknowledged operation")
-        for index in range(count):
-            ctx.progress.set_phase(f"failover: {schedule['fault']} {index + 1}/{count} after "
+        for index, (fault, group) in enumerate(fault_plan(schedule, list(ctx.target.groups())) if faults else []):
+            ctx.progress.set_phase(f"failover: {fault} in {group} {index + 1}/{count} after "
                                    f"{schedule['before_s']} s of load")
             _load_for(float(schedule["before_s"]))
-            record = _one_fault(ctx, schedule)
+            record = _one_fault(ctx, schedule, fault, group, workers)
             facts["experiments"].append({"group": record["group"], "exit_status": record["exit_status"],
                                          "fault": record["fault"], "node": record["node"]})
             facts["kills"].append(record)
@@ -191,8 +210,8 @@ def _load_for(seconds: float) -> None:
 
 
 def _healthy(ctx: RunContext) -> bool:
-    view = next(iter(ctx.target.observe().values()))
-    return view["leader"] is not None and "down" not in view["members"].values()
+    return all(view["leader"] is not None and "down" not in view["members"].values()
+               for view in ctx.target.observe().values())
 
 
 def written_keys(ctx: RunContext) -> list[str]:

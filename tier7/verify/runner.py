@@ -108,6 +108,7 @@ def open_target(options: Options, run_dir: Path) -> tuple[Any, bool]:
     if options.target in foreign.KINDS:
         return foreign.open_target(options.target, run_dir), True
     if foreign.is_running_folder(options.target):  # left running by `tier7 testbed up --kind`
+        processes.untie_children()  # not this run's servers: a member it restarts outlives the run
         return foreign.open_running(Path(options.target)), False
     if options.target == "testbed":
         target = TestbedTarget.create(run_dir / "testbed", preset=options.preset,

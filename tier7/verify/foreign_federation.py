@@ -1,0 +1,83 @@
+"""The federation phase on a foreign target that federates on the client side (etcd: several independent
+clusters, each key sent to the cluster the harness's ring names; tier7/targets/etcd_kv.py).
+
+N keys (plan: ``federation_writes``) are written through the driver's recording client, each write recorded
+with the cluster that acknowledged it (the one the harness sent it to and heard from); then every member's
+own store is scanned (a serializable, member-local range over the phase's key prefix) for where each key
+landed, polled until every key is on all members of one group or ``REPLICATION_WAIT_S`` passes.
+Facts: facts/federation.json in the testbed phase's shape (tenant, requested, acked, replicas), judged by
+analysis/criteria/federation.py with the ring of target/ring.json, never with the router's answer.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from ..ring import HarnessRing
+from .context import RunContext
+
+MAX_ATTEMPTS = 3            # per key, for writes that certainly did not apply (fail)
+REPLICATION_WAIT_S = 30.0   # followers apply committed entries a moment later (seconds)
+POLL_S = 0.2                # between two scans of every member's store (seconds)
+LANES = 8                   # client threads writing
+
+
+def run(ctx: RunContext, ring: HarnessRing | None = None) -> None:
+    """``ring``: the clients' routing ring (default the target's own; tests pass a wrong one)."""
+    count = int(ctx.sizes["federation_writes"])
+    tenant = ctx.target.name
+    prefix = f"fed{ctx.seed}-"
+    keys = [f"{prefix}{i}" for i in range(count)]
+    acked: dict[str, dict[str, Any]] = {}
+    todo = list(reversed(keys))
+    lock = threading.Lock()
+
+    def lane(index: int) -> None:
+        client = ctx.target.kv_client(ctx.history, f"fed-{index}", index, ring=ring)
+        try:
+            while True:
+                with lock:
+                    if not todo:
+                        return
+                    key = todo.pop()
+                for attempt in range(MAX_ATTEMPTS):
+                    kind = client.put(key, f"{key}-v{attempt}")
+                    if kind == "ok":
+                        with lock:
+                            acked[key] = {"entry": client.backend.node, "group": client.backend.group,
+                                          "node": client.backend.node}
+                    if kind != "fail":
+                        break
+        finally:
+            client.close()
+
+    ctx.progress.set_phase(f"federation: {count} writes routed by the harness's ring")
+    threads = [threading.Thread(target=lane, args=(i,), daemon=True) for i in range(LANES)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    ctx.progress.set_phase("federation: where each key landed (every member's own store)")
+    replicas = replica_view(ctx, prefix, sorted(acked))
+    ctx.record("federation", {"tenant": tenant, "requested": count, "acked": acked, "replicas": replicas,
+                              "routing": "client-side (the harness's ring)", "prefix": prefix})
+
+
+def replica_view(ctx: RunContext, prefix: str, keys: list[str]) -> dict[str, list[str]]:
+    """Key -> members whose own store holds it, polled until each key is on every member of one group
+    (replication done, whichever group that is: the judge, not this phase, compares it with the ring) or the
+    deadline passes."""
+    groups = [sorted(members) for members in ctx.target.groups().values()]
+    deadline = time.monotonic() + REPLICATION_WAIT_S
+    while True:
+        holders: dict[str, list[str]] = {k: [] for k in keys}
+        for member, found in ctx.target.holders(prefix).items():
+            for key in found or []:
+                if key in holders:
+                    holders[key].append(member)
+        pending = [k for k in keys if sorted(holders[k]) not in groups]
+        if not pending or time.monotonic() > deadline:
+            return {k: sorted(v) for k, v in holders.items()}
+        time.sleep(POLL_S)
