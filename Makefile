@@ -36,7 +36,7 @@ sysdeps:
 test: $(STAMP) sysdeps
 	$(MAKE) emulators
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q --durations=25
+	$(PY) -m pytest -q --durations=60
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

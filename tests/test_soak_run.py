@@ -52,6 +52,9 @@ def test_short_soak_windows_fault_and_final_verdict(soak_testbed: TestbedTarget,
         assert (run / "windows" / w["folder"] / "analysis.json").is_file()
         assert w["verdicts"] and w["verdict"] in ("PASS", "FAIL", "UNKNOWN")
     assert doc["final_heal"]["exit_code"] == 0
+    memory = doc["memory"]  # the smoke profile samples every 5 s: both windows' load processes were seen
+    assert len(memory) >= 4 and all(m["harness_rss_kib"] > 0 for m in memory), memory
+    assert sum(1 for m in memory if m["load_rss_kib"] > 0) >= 2, memory
     checks = {c["id"]: c["status"] for c in doc["verdicts"]["criteria"]}
     assert checks["faults-rolled-back"] == "PASS" and doc["figures"]["throughput_per_s"] > 0
     assert child.returncode == (0 if doc["result"] == "PASS" else 1), out

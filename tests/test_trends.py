@@ -26,7 +26,8 @@ def verify_run(results: Path, name: str, when: float, outage_max: float = 0.8, p
         {"id": "linearizable", "status": linearizable}, {"id": "failover", "status": "PASS"}]}))
     (folder / "analysis.json").write_text(json.dumps({
         "summary": {"outage_distribution": {"p50_s": 0.2, "max_s": outage_max}},
-        "metrics": {"elections": [{"election_s": 0.7}],
+        "metrics": {"elections": [{"election_s": 0.7, "targeted": True},
+                                   {"election_s": 345.0, "targeted": False}],  # another group's next change
                     "outage": [{"fault": "kill-leader", "outage_s": outage_max}],
                     "write_latency": [{"group": "all", "p99_ms": 999.0}]}}))
     (folder / "locust" / "stats.csv").write_text(
@@ -49,6 +50,7 @@ def test_healthy_runs_exit_zero_and_write_both_files(tmp_path: Path) -> None:
     assert {r["figure"] for r in rows} >= {"outage_max_s", "outage_max_s.kill-leader", "throughput_per_s",
                                           "latency_p99_ms", "error_rate", "election_max_s", "verdict.linearizable"}
     assert all(r["regression"] == "0" for r in rows)
+    assert {float(r["value"]) for r in rows if r["figure"] == "election_max_s"} == {0.7}
 
 
 @pytest.mark.parametrize(("change", "figure"), [

@@ -30,11 +30,14 @@ ANALYZE_TIMEOUT_S = 600.0
 POLL_S = 0.2
 
 
-def rss_kib() -> int:
-    """Resident set size of this process (KiB, /proc/self/status VmRSS)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
+def rss_kib(pid: int | str = "self") -> int:
+    """Resident set size of a process (KiB, /proc/<pid>/status VmRSS); 0 when it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
     return 0
 
 
@@ -50,6 +53,10 @@ class Soak:
         self.children: list[subprocess.Popen[bytes]] = []
         self.signalled: set[int] = set()  # children the signal handler already sent SIGINT
         self.windows: list[dict[str, Any]] = []
+        # (seconds since start, harness RSS, the running window's load process RSS) every memory_sample_s
+        self.memory: list[dict[str, float | int]] = []
+        self.memory_every_s = float(profile["soak"].get("memory_sample_s", 60.0))
+        self.started = time.monotonic()
         self.faults_started = 0
         self.last_fault_end: float | None = None
         self.started_wall = time.time()
@@ -131,6 +138,7 @@ class Soak:
         end = start + length_s
         while load.poll() is None and not self.stop_signal and time.monotonic() < end + 600.0:
             now = time.monotonic()
+            self.sample_memory(now, load.pid)
             if now - start >= self.schedule.first_after_s and \
                     self.schedule.may_start(now, self.last_fault_end, end - now, self.faults_started):
                 self.run_fault(folder, log)
@@ -148,6 +156,13 @@ class Soak:
               f"faults {len(summary['faults'])}  harness RSS {summary['harness_rss_kib']} KiB", flush=True)
         return summary
 
+    def sample_memory(self, now: float, load_pid: int) -> None:
+        """Note the harness's and the load process's RSS (KiB) once every ``memory_sample_s`` seconds."""
+        if self.memory and now - self.started - float(self.memory[-1]["t_s"]) < self.memory_every_s:
+            return
+        self.memory.append({"t_s": round(now - self.started, 1), "harness_rss_kib": rss_kib(),
+                            "load_rss_kib": rss_kib(load_pid)})
+
     # --- the whole run ---------------------------------------------------------------------------------
     def write(self, complete: bool) -> dict[str, Any]:
         combined = combine(self.windows, self.heal, complete)
@@ -155,7 +170,8 @@ class Soak:
                "started_wall": self.started_wall, "updated_wall": time.time(), "complete": complete,
                "interrupted_by": self.stop_signal, "result": combined["result"],
                "verdicts": {"result": combined["result"], "criteria": combined["criteria"]},
-               "figures": combined["figures"], "final_heal": self.heal, "windows": self.windows}
+               "figures": combined["figures"], "final_heal": self.heal, "windows": self.windows,
+               "memory": self.memory}
         tmp = self.run_dir / "soak.json.tmp"
         tmp.write_text(json.dumps(doc, indent=2, default=str) + "\n", encoding="utf-8")
         tmp.replace(self.run_dir / "soak.json")  # atomic: a crash never leaves half a file
@@ -190,6 +206,11 @@ class Soak:
             doc = self.write(complete=self.stop_signal is None and bool(self.windows))
         print(f"soak: {doc['result']} — {len(self.windows)} window(s): "
               + ", ".join(f"{c['id']} {c['status']}" for c in doc["verdicts"]["criteria"]), flush=True)
+        if self.memory:
+            first, last = self.memory[0], self.memory[-1]
+            print(f"soak: memory (KiB): harness {first['harness_rss_kib']} at {first['t_s']:g} s -> "
+                  f"{last['harness_rss_kib']} at {last['t_s']:g} s; load process up to "
+                  f"{max(int(m['load_rss_kib']) for m in self.memory)} (soak.json \"memory\")", flush=True)
         print(f"run folder: {self.run_dir}", flush=True)
         if self.stop_signal:
             return 130
