@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .checkers.client_errors import check_client_errors
@@ -45,11 +46,22 @@ class Analysis:
         return any(v.failed for v in self.verdicts)
 
 
+def first_seen(topology: pd.DataFrame, ops: pd.DataFrame) -> dict[str, float]:
+    """When each group was first seen (monotonic ns): its first topology sample or recorded operation."""
+    seen: dict[str, float] = {}
+    for frame, column in ((topology, "time"), (ops, "invoke_time")):
+        if not frame.empty and "group" in frame:
+            for group, first in frame.dropna(subset=["group"]).groupby("group", observed=True)[column].min().items():
+                seen[str(group)] = min(seen.get(str(group), np.inf), float(first))
+    return seen
+
+
 def compute_metrics(run: RunData) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     """Every metric table of the run (see each module for units) and a small summary for analysis.json."""
     thresholds = run.thresholds
     groups = sorted({n["group"] for n in run.nodes if n.get("group")})
-    outages = outage_per_fault(run.ops, run.windows, groups)
+    born = first_seen(run.topology, run.ops)
+    outages = outage_per_fault(run.ops, run.windows, groups, born)
     targeted = outages[outages["targeted"].astype(bool)] if not outages.empty else outages
     recovery = targeted.groupby("fault_id")["first_ok_time"].max() if not targeted.empty else None
     tables = {

@@ -76,6 +76,19 @@ def test_outage_per_fault_and_group_is_exact():
     assert distribution["min_s"] == pytest.approx(0.9, abs=1e-9)
 
 
+def test_a_group_born_after_a_broad_fault_has_no_row_for_it_but_a_named_group_always_does():
+    h = History()
+    steady(h, "g0", 0.1, 6.0, 0.1, "a")
+    steady(h, "g3", 4.0, 6.0, 0.1, "b")  # added by a scale-out at 4 s
+    h.nemesis("partition-region", 2.0, 2.5, region="ap-south")  # names no group: every group's
+    h.nemesis("kill-leader", 3.0, 3.01, group="g3")  # names g3 before it was seen: its row stays (thin load)
+    born = {"g0": float(ns(0.1)), "g3": float(ns(4.0))}
+    outages = outage_per_fault(h.ops(), windows_of(h), ["g0", "g3"], born)
+    rows = {(r["fault_id"], r["group"]) for r in outages.to_dict("records")}
+    assert rows == {("F1", "g0"), ("F2", "g0"), ("F2", "g3")}
+    assert len(outage_per_fault(h.ops(), windows_of(h), ["g0", "g3"])) == 4  # without birth times: every row
+
+
 def test_outage_without_recovery_is_reported_as_such():
     h = History()
     steady(h, "g0", 0.1, 2.0, 0.1, "a")

@@ -104,3 +104,23 @@ def test_leader_kill_each_group(cluster, http):
         wait_until(caught_up, 20, 0.2, f"{old_leader} to catch up")
     print("\nleader kill figures (group, election s, write resume s):", figures)
     assert all(e < FAILOVER_LIMIT_S for _, e, _ in figures)
+
+
+def test_a_node_another_process_restarted_is_still_stopped_by_pid_after_our_own_save(cluster):
+    """Before: a `tier7 chaos run` (another process) restarted a killed node and saved its new PID, then the
+    verify's own driver saved its dead PID over it; the drained group's restarted node, and at the end the
+    whole run's restarted nodes, were left running (seen in a full verify, 2026-12-02)."""
+    from tier7.targets.testbed import TestbedTarget
+
+    leader = observe(cluster.nodes()).groups["g0"].leader
+    name = next(n.name for n in cluster.nodes() if n.group == "g0" and n.name != leader)
+    other = TestbedTarget(cluster.dir)  # what a chaos run opens: same folder, its own PID table
+    old = cluster.pids[name]
+    other.kill_node(name)
+    other.start_node(name)
+    fresh = other.pids[name]
+    assert fresh != old
+    cluster._save()  # e.g. scale_out / start_node of another node: must not write the dead PID back
+    assert TestbedTarget(cluster.dir).pids[name] == fresh
+    assert cluster.pids[name] == fresh and cluster.is_running(name)
+    cluster.wait_healthy(30)

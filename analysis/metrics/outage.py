@@ -34,11 +34,14 @@ def first_ok_invoked_after(ops: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.
     return out
 
 
-def outage_per_fault(ops: pd.DataFrame, windows: pd.DataFrame, groups: list[str] | None = None) -> pd.DataFrame:
+def outage_per_fault(ops: pd.DataFrame, windows: pd.DataFrame, groups: list[str] | None = None,
+                     born: dict[str, float] | None = None) -> pd.DataFrame:
     """One row per (applied fault, group): ``outage_s`` = the first ok completion of an operation invoked at or
     after the fault start, minus the last ok completion before the start, in seconds. ``recovered`` is False
     (and ``outage_s`` NaN) when no such ok came. ``targeted`` marks the fault's own group (every group when
-    the fault names none)."""
+    the fault names none). ``born``: when each group was first seen (monotonic ns: its first topology sample
+    or recorded operation); a group first seen after a fault that names no group started (one a later
+    scale-out added) has no row for that fault. A fault's own named group always keeps its row."""
     times = ok_times_by_group(ops)
     after = first_ok_invoked_after(ops)
     faults = windows[windows["applied"].astype(bool)] if not windows.empty else windows
@@ -59,9 +62,13 @@ def outage_per_fault(ops: pd.DataFrame, windows: pd.DataFrame, groups: list[str]
         parts.append(pd.DataFrame({
             "fault_id": faults["fault_id"].to_numpy(), "fault": faults["fault"].to_numpy(), "group": group,
             "targeted": (faults["group"].isna() | (faults["group"] == group)).to_numpy(),
+            "named": (faults["group"] == group).to_numpy(),
             "fault_start_time": starts, "last_ok_time": last, "first_ok_time": first,
         }))
     frame = pd.concat(parts, ignore_index=True)
+    if born:
+        unborn = (frame["fault_start_time"] < frame["group"].map(born).fillna(np.inf)) & ~frame["named"]
+        frame = frame[~unborn]
     frame["outage_s"] = (frame["first_ok_time"] - frame["last_ok_time"]) / 1e9
     frame["recovered"] = frame["first_ok_time"].notna()
     return frame.sort_values(["fault_start_time", "group"], kind="stable").reset_index(drop=True)[OUTAGE_COLUMNS]

@@ -484,6 +484,11 @@ class TestbedTarget:
         tmp.replace(self.cluster_file)
 
     def _save(self) -> None:
+        """Write state.json. A node another process restarted since we read the file (a `tier7 chaos run`)
+        keeps its new PID there: writing our dead one back would make every later stop miss it (a node
+        left running after its group was drained, and after the run)."""
+        for name in list(self.pids):
+            self._pid(name)  # adopts the running PID another process saved, if ours is gone
         tmp = self.state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps({"cluster_file": str(self.cluster_file), "pids": self.pids,
                                    "proxy_pid": self.proxy_pid}, indent=2))
