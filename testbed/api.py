@@ -113,6 +113,8 @@ class NodeApp:
                         task.cancel()
                 if self.crdt:
                     await self.crdt.sync.stop()
+                if self.sql:
+                    self.sql.tables.stop()
                 if self.rebalancer:
                     await self.rebalancer.stop()
                 if self.forwarder:

@@ -1,24 +1,24 @@
 """Federated SQL (contract v5): ``POST /v1/sql`` over the data of every group in every region.
 
-The node that receives the query is its coordinator. It asks one member of every Raft group (itself when
-it is one, else a member in its own region first: read-local) for the caller's partition of the tables the
-query names. That member first commits a no-op through its group's log (``KVState.barrier``), so its replica
-holds every write acknowledged before the query, then answers the partition as Parquet. The coordinator
-loads every partition into an in-memory DuckDB (external access then switched off) and runs the one SELECT.
-When any group's partition cannot be had before the deadline, the answer is 503 ``sql_incomplete`` naming
-the groups: never a result over part of the data.
+The node that receives the query is its coordinator. Its planner (``testbed/sql_plan.py``) splits the query
+into what each group's member computes (filters, and partial aggregates when the query's aggregates split:
+count/sum/min/max/avg with GROUP BY over columns; else the named columns of the rows that pass the filter)
+and what the coordinator runs over the members' answers. It asks one member of every Raft group (itself when
+it is one, else a member in its own region first: read-local). That member first commits a no-op through its
+group's log (``KVState.barrier``), so its replica holds every write acknowledged before the query, brings
+its tenant's DuckDB tables up to the replica (``testbed/sql_store.py``: kept in step incrementally, never
+rebuilt per query) and answers its part. The coordinator loads the parts into an in-memory DuckDB (external
+access then switched off) and runs its SELECT. When any group's part cannot be had before the deadline, the
+answer is 503 ``sql_incomplete`` naming the groups: never a result over part of the data.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import re
 import threading
 import time
-import uuid
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -28,6 +28,8 @@ from . import auth, sql_model
 from .forward import INTERNAL_HEADER
 from .raftnode import CommitFailed
 from .sql_ingest import Ingest
+from .sql_plan import COLUMNS, Plan, Planner
+from .sql_store import MemberTables
 from .web import HttpError, Request, field
 
 if TYPE_CHECKING:
@@ -43,9 +45,10 @@ class SqlService:
 
     def __init__(self, app: NodeApp) -> None:
         self.app = app
-        self.tmp = Path(app.me.dir) / "sql-tmp"
-        self.tmp.mkdir(parents=True, exist_ok=True)
-        self._events_cache: dict[str, tuple[int, str]] = {}  # tenant -> (rows, base64 Parquet)
+        self.tables = MemberTables(app.me.group, app.me.region)
+        self.tables.start(app.raft.state)
+        self._planner: Planner | None = None
+        self._planner_lock = threading.Lock()
         self.seconds = Histogram("testbed_sql_query_seconds", "Federated SQL query time at the coordinator, "
                                  "seconds, by outcome", ["outcome"], registry=app.metrics.registry,
                                  buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
@@ -78,31 +81,23 @@ class SqlService:
         self._check_internal(r)
         body = await r.json_object()
         tenant = field(body, "tenant", str)
-        tables = [t for t in field(body, "tables", list) if t in TABLES]
+        queries = field(body, "queries", dict)
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in queries.items()):
+            raise HttpError(400, "bad_request", "queries must map names to SQL text")
         try:  # the read fence: after this commit is applied here, this replica has every earlier write
             await self.app.raft.commit(self.app.raft.state.barrier)
         except CommitFailed as exc:
             raise HttpError(503, "unavailable", f"group {self.app.me.group} cannot fence a read: {exc.reason}") \
                 from None
-        space, events = self.app.raft.state.local_tables(tenant)
-        parts = await asyncio.to_thread(self._export, tenant, tables, space, events)
-        return 200, {**self.app._who(), "tables": parts, "rows": {"kv": len(space), "events": len(events)}}
-
-    def _export(self, tenant: str, tables: list[str], space: dict, events: list[tuple]) -> dict[str, str]:
-        me = self.app.me
-        out: dict[str, str] = {}
-        if "kv" in tables:
-            out["kv"] = sql_model.partition_parquet(sql_model.kv_frame(space), "kv", me.group, me.region,
-                                                    self.tmp / f"{uuid.uuid4().hex}.parquet")
-        if "events" in tables:
-            cached = self._events_cache.get(tenant)
-            if cached and cached[0] == len(events):  # append-only: the same length is the same rows
-                out["events"] = cached[1]
-            else:
-                out["events"] = sql_model.partition_parquet(sql_model.events_frame(events), "events", me.group,
-                                                            me.region, self.tmp / f"{uuid.uuid4().hex}.parquet")
-                self._events_cache[tenant] = (len(events), out["events"])
-        return out
+        state = self.app.raft.state
+        counts = {"kv": len(state.data.get(tenant, ())), "events": len(state.events.get(tenant, ()))}
+        try:
+            results = await asyncio.to_thread(self.tables.run, tenant, queries, float(QUERY["deadline_s"]))
+        except HttpError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a member query the planner made: its error, in one line
+            raise HttpError(400, "sql_error", f"member {self.app.me.name}: {sql_model.one_line(exc)}") from None
+        return 200, {**self.app._who(), "results": results, "rows": counts}
 
     # -- the coordinator: POST /v1/sql --
 
@@ -117,38 +112,52 @@ class SqlService:
         started = time.perf_counter()
         tables = [t for t in TABLES if re.search(rf"\b{t}\b", sql, re.IGNORECASE)]
         try:
-            parts, sources = await self._gather(tenant, tables)
-            columns, rows = await asyncio.to_thread(self._run, sql, tables, parts)
+            plan = await asyncio.to_thread(self._plan, sql, tables)
+            parts, sources = await self._gather(tenant, {t: q.sql for t, q in plan.member.items()})
+            columns, rows = await asyncio.to_thread(self._run, plan, parts)
         except HttpError as exc:
             self.seconds.labels(outcome=str(exc.status)).observe(time.perf_counter() - started)
             raise
         elapsed = time.perf_counter() - started
         self.seconds.labels(outcome="200").observe(elapsed)
         return 200, {**self.app._who(), "coordinator": self.app.me.name, "columns": columns, "rows": rows,
-                     "row_count": len(rows), "sources": sources, "elapsed_s": round(elapsed, 6)}
+                     "row_count": len(rows), "sources": sources, "plan": plan.kind, "elapsed_s": round(elapsed, 6)}
 
-    async def _gather(self, tenant: str, tables: list[str]) -> tuple[dict[str, list[bytes]], list[dict]]:
-        """Every group's partition, or 503 sql_incomplete (the query is never run on part of the data)."""
+    def _plan(self, sql: str, tables: list[str]) -> Plan:
+        """The plan (``testbed/sql_plan.py``); 400 for anything but one SELECT."""
+        with self._planner_lock:
+            if self._planner is None:
+                con = sql_model.connect(1)
+                for table in TABLES:
+                    con.execute(f"CREATE TABLE {table} AS {sql_model.EMPTY[table]}")
+                con.execute("SET enable_external_access = false")
+                con.execute("SET lock_configuration = true")
+                self._planner = Planner(con)
+            sql_model.check_statement(self._planner.con, sql)
+            return self._planner.plan(sql, tables, bool(self.app.faults.get("sql_wrong_null_aggregate")))
+
+    async def _gather(self, tenant: str, queries: dict[str, str]) -> tuple[dict[str, list[dict]], list[dict]]:
+        """Every group's answer to ``queries``, or 503 sql_incomplete (never a result over part of the data)."""
         deadline = time.monotonic() + float(QUERY["deadline_s"])
         groups = list(self.app.ring.groups)
         if self.app.faults.get("sql_drops_group_rows"):  # TEST ONLY: one group's rows silently left out
             groups = groups[:-1]
-        results = await asyncio.gather(*(self._part(g, tenant, tables, deadline) for g in groups))
+        results = await asyncio.gather(*(self._part(g, tenant, queries, deadline) for g in groups))
         missing = [{"group": g, "reason": res} for g, res in zip(groups, results, strict=True) if isinstance(res, str)]
         if missing:
             raise HttpError(503, "sql_incomplete", "no answer from every group: "
                             + "; ".join(f"{m['group']}: {m['reason']}" for m in missing), missing_groups=missing)
-        parts: dict[str, list[bytes]] = {t: [] for t in tables}
+        parts: dict[str, list[dict]] = {t: [] for t in queries}
         sources = []
         for res in results:
-            for t in tables:
-                parts[t].append(base64.b64decode(res["tables"][t]))
+            for t in queries:
+                parts[t].append(res["results"][t])
             sources.append({"group": res["group"], "node": res["node"], "region": res["region"],
                             "rows": res.get("rows", {})})
         return parts, sources
 
-    async def _part(self, group: str, tenant: str, tables: list[str], deadline: float) -> dict | str:
-        """One group's partition from the first member that answers (a read: safe to ask another), or why not."""
+    async def _part(self, group: str, tenant: str, queries: dict[str, str], deadline: float) -> dict | str:
+        """One group's answer from the first member that gives it (a read: safe to ask another), or why not."""
         last = "no member answered"
         for _round in range(50):  # bounded; the deadline usually ends it first
             for member in self.members_in_order(group):
@@ -157,47 +166,38 @@ class SqlService:
                     return f"deadline passed ({last})"
                 try:
                     status, payload = await self.post_member(member, "/v1/internal/sql",
-                                                             {"tenant": tenant, "tables": tables},
+                                                             {"tenant": tenant, "queries": queries},
                                                              min(left, float(QUERY["part_timeout_s"])))
                 except httpx.HTTPError as exc:
                     last = f"{member.name}: {exc.__class__.__name__}"
                     continue
                 if status == 200 and payload.get("group") == group:
                     return payload
+                if status in (400, 504):  # the member query itself failed: the same anywhere
+                    error = payload.get("error", {})
+                    raise HttpError(status, error.get("code", "sql_error"), error.get("message", "member query"))
                 last = f"{member.name}: {status} {payload.get('error', {}).get('message', '')}".strip()
             await asyncio.sleep(0.1)
         return last
 
-    def _run(self, sql: str, tables: list[str], parts: dict[str, list[bytes]]) -> tuple[list[dict], list[list]]:
-        """Load the partitions, lock the engine down, run the one SELECT (seconds: deadline_s at most)."""
+    def _run(self, plan: Plan, parts: dict[str, list[dict]]) -> tuple[list[dict], list[list]]:
+        """Load the members' answers, lock the engine down, run the plan's SELECT (seconds: deadline_s)."""
         import duckdb  # late: see sql_model
 
         con = sql_model.connect()
-        files: list[Path] = []
         try:
             for table in TABLES:
-                paths = []
-                for data in parts.get(table, []):
-                    path = self.tmp / f"{uuid.uuid4().hex}.parquet"
-                    path.write_bytes(data)
-                    files.append(path)
-                    paths.append(str(path))
-                if paths:
-                    source = f"read_parquet({paths!r})"
-                    select = "SELECT * FROM " + source
-                    if table == "events" and self.app.faults.get("sql_wrong_null_aggregate"):
-                        # TEST ONLY: NULL integers loaded as 0, so COUNT(n)/AVG(n)/MIN(n) over NULLs are wrong
-                        select = f"SELECT * REPLACE (COALESCE(n, 0) AS n) FROM {source}"
-                    con.execute(f"CREATE TABLE {table} AS {select}")
+                if table in parts:
+                    _load(con, table, parts[table], plan.member[table].types)
                 else:
                     con.execute(f"CREATE TABLE {table} AS {sql_model.EMPTY[table]}")
             con.execute("SET enable_external_access = false")  # the query cannot read or write files
             con.execute("SET lock_configuration = true")
-            sql_model.check_statement(con, sql)
+            sql_model.check_statement(con, plan.final)
             timer = threading.Timer(float(QUERY["deadline_s"]), con.interrupt)
             timer.start()
             try:
-                cursor = con.execute(sql)
+                cursor = con.execute(plan.final)
                 limit = int(QUERY["max_rows"])
                 rows = cursor.fetchmany(limit + 1)
             except duckdb.InterruptException:
@@ -212,8 +212,6 @@ class SqlService:
             return columns, [[sql_model.encode(v) for v in row] for row in rows]
         finally:
             con.close()
-            for path in files:
-                path.unlink(missing_ok=True)
 
     # -- events ingest (testbed/sql_ingest.py) --
 
@@ -223,3 +221,20 @@ class SqlService:
     async def internal_events(self, r: Request) -> tuple[int, dict]:
         self._check_internal(r)
         return await self.ingest_service.internal(r)
+
+
+def _load(con: Any, table: str, answers: list[dict], types: dict[str, str] | None) -> None:
+    """The members' answers for ``table`` as one typed table: cells travel as JSON (exact text for
+    decimals and timestamps) and are cast back to the type the plan (or the members) gives."""
+    names = [c[0] for c in answers[0]["columns"]] if answers else list(types or COLUMNS[table])
+    kinds = [(types or {}).get(n) or next((c[1] for c in answers[0]["columns"] if c[0] == n), "VARCHAR")
+             for n in names]
+    rows = [row for answer in answers for row in answer["rows"]]
+    frame = sql_model.text_frame(names, rows)
+    con.register("frame", frame)
+    try:
+        select = ", ".join(f'CAST("c{i}" AS {kind}) AS "{name.replace(chr(34), chr(34) * 2)}"'
+                           for i, (name, kind) in enumerate(zip(names, kinds, strict=True)))
+        con.execute(f"CREATE TABLE {table} AS SELECT {select} FROM frame")
+    finally:
+        con.unregister("frame")

@@ -82,12 +82,18 @@ class Ingest:
                 await asyncio.sleep(0)  # let the other stages run between chunks
             await parsed_q.put(None)
 
+        owners: dict[str, str] = {}  # key -> group, once per key and batch (keys repeat: hashing is per row)
+
         async def route() -> None:
             while (parsed := await parsed_q.get()) is not None:
                 began = time.perf_counter()
                 by_group: dict[str, list[tuple]] = {}
                 for row in parsed:
-                    by_group.setdefault(self.app._owner(tenant, row[1]), []).append(row)
+                    key = row[1]
+                    owner = owners.get(key)
+                    if owner is None:
+                        owner = owners[key] = self.app._owner(tenant, key)
+                    by_group.setdefault(owner, []).append(row)
                 timed("route", began)
                 await routed_q.put(by_group)
             await routed_q.put(None)
@@ -136,13 +142,19 @@ class Ingest:
         return 200, {**self.app._who(), **summary}
 
     async def _commit(self, group: str, tenant: str, rows: list[tuple]) -> dict[str, Any]:
-        """Commit one group's rows: here when this node is a member, else on a member of the group. Safe to
-        retry on any failure (ids make the append idempotent), until the forwarding deadline."""
-        if group == self.app.me.group:
-            return await self.commit_here(tenant, rows)
+        """Commit one group's rows: here when this node is a member, else (or when that fails with 503) on a
+        member of the group. Safe to retry on any failure (ids make the append idempotent), until the
+        forwarding deadline."""
         deadline = time.monotonic() + float(self.app.retry_deadline)
-        body = {"tenant": tenant, "group": group, "rows": [list(r) for r in rows]}
         last = "no member answered"
+        if group == self.app.me.group:
+            try:
+                return await self.commit_here(tenant, rows)
+            except HttpError as exc:  # e.g. the leader changed under the commit: retried like a peer's rows
+                if exc.status != 503:
+                    raise
+                last = f"{self.app.me.name}: {exc.message}"
+        body = {"tenant": tenant, "group": group, "rows": [list(r) for r in rows]}
         for _round in range(100):  # bounded; the deadline ends it first
             hint = self.app.forwarder.leader_hint.get(group)
             for member in sorted(self.app.cluster.members(group),
@@ -188,7 +200,7 @@ class Ingest:
             rows = [sql_model.stored_row(row) for row in raw]
         except (ValueError, TypeError) as exc:
             raise HttpError(400, "invalid_row", str(exc)) from None
-        wrong = [row[1] for row in rows if self.app._owner(tenant, row[1]) != group]
+        wrong = [key for key in {row[1] for row in rows} if self.app._owner(tenant, key) != group]
         if wrong:
             raise HttpError(421, "wrong_group", f"key {wrong[0]!r} does not belong to {group}")
         return 200, await self.commit_here(tenant, rows)

@@ -111,6 +111,14 @@ def events_frame(rows: list[tuple]) -> pd.DataFrame:
                          for name, col in zip(EVENT_COLUMNS, columns, strict=True)})
 
 
+def text_frame(names: list[str], rows: list[list[Any]]) -> pd.DataFrame:
+    """Rows (JSON values) as a frame of text columns ``c0``, ``c1``... for DuckDB's CAST to their types."""
+    import pandas as pd
+
+    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+    return pd.DataFrame({f"c{i}": pd.Series(_text(list(col)), dtype=object) for i, col in enumerate(columns)})
+
+
 def kv_frame(space: dict[str, list[Any]]) -> pd.DataFrame:
     import pandas as pd
 

@@ -69,3 +69,37 @@ def test_quorum_on_a_leader_is_itself_and_the_followers_at_the_commit_index():
     a.cluster = SimpleNamespace(members=lambda g: MEMBERS["g0"])
     q = sql_routing.quorum(a)
     assert q["members"] == ["g0-eu-west", "g0-us-east"] and q["majority"] and q["group_size"] == 3
+
+
+def test_ingest_retries_its_own_groups_rows_through_the_members_when_the_local_commit_fails():
+    """A leader change under the entry node's own commit (503) is not the batch's end: the rows go to the
+    group's members like another group's rows (ids make the retry safe)."""
+    from testbed.sql_ingest import Ingest
+
+    me = SimpleNamespace(name="g0-eu-west", group="g0", region="eu-west")
+    posted: list[str] = []
+
+    async def post_member(member, path, body, timeout):
+        posted.append(member.name)
+        return 200, {"stored": len(body["rows"]), "duplicates": 0, "leader": "g0-us-east"}
+
+    ingest = Ingest.__new__(Ingest)
+    ingest.app = SimpleNamespace(me=me, retry_deadline=2.0, backoff=0.01,
+                                 forwarder=SimpleNamespace(leader_hint={"g0": "g0-us-east"}),
+                                 cluster=SimpleNamespace(members=lambda g: MEMBERS[g]))
+    ingest.sql = SimpleNamespace(post_member=post_member)
+
+    async def leader_changed(tenant, rows):
+        raise HttpError(503, "unavailable", "group g0 cannot commit: leader_changed")
+
+    ingest.commit_here = leader_changed
+    answer = asyncio.run(ingest._commit("g0", "t", [(1, "k", None, None, None, None, None)]))
+    assert answer["stored"] == 1 and posted == ["g0-us-east"]
+
+    async def refused(tenant, rows):
+        raise HttpError(400, "invalid_row", "no")
+
+    ingest.commit_here = refused
+    with pytest.raises(HttpError) as caught:
+        asyncio.run(ingest._commit("g0", "t", []))
+    assert caught.value.status == 400
