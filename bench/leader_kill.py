@@ -5,7 +5,7 @@ Unavailability: from SIGKILL to the first acknowledgement of a write *invoked af
 writer running against the group through nodes of other groups. Reference: etcd 3.4 defaults, median
 ~1.3 s, worst 3-7 s. Target: median <= 1 s, max <= 2 s.
 
-    .venv/bin/python bench/leader_kill.py [--kills 10]
+    .venv/bin/python bench/leader_kill.py [--kills 10] [--preset NAME-OR-PATH]
 """
 
 from __future__ import annotations
@@ -70,9 +70,10 @@ def one_kill(cluster, http, ring, tenant, token, group):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=10)
+    parser.add_argument("--preset", default="god-tier", help="preset name or path (e.g. one with the transport on)")
     args = parser.parse_args()
     elections, outages = [], []
-    with testbed_cluster() as cluster, httpx.Client(timeout=10) as http:
+    with testbed_cluster(preset=args.preset) as cluster, httpx.Client(timeout=10) as http:
         tenant, token = tenant_token(cluster, http)
         ring = HarnessRing.from_contract(ContractClient(cluster.nodes()[0].url, client=http).get_json("/v1/ring"))
         for kill in range(args.kills):

@@ -17,6 +17,8 @@ from .transport import TransportManager
 from .web import HttpError
 
 INTERNAL_HEADER = "x-cluster-auth"
+FAILED_LAST_S = 5.0  # a member whose request failed is tried after the others this long (a dead leader's
+                     # group elects a new one in ~1 s; its followers relay commands to it meanwhile)
 
 
 def internal_token(secret: bytes) -> str:
@@ -40,6 +42,7 @@ class Forwarder:
         self.backoff = float(fwd["retry_backoff"])
         self.timeout = float(fwd["request_timeout"])
         self.leader_hint: dict[str, str] = {}
+        self.failed_at: dict[str, float] = {}  # member -> when a request to it last failed (monotonic s)
         self.bases: dict[str, str] = {}
         self.refresh()
         self.auth = internal_token(cluster.secret)
@@ -56,7 +59,11 @@ class Forwarder:
     def candidates(self, group: str) -> list[NodeSpec]:
         members = self.cluster.members(group)
         hint = self.leader_hint.get(group)
-        return sorted(members, key=lambda m: (m.name != hint, m.region != self.me.region))
+        recent = time.monotonic() - FAILED_LAST_S
+        # a member that just failed goes last, or every request would pay for it again until the group's
+        # new leader is known (on h3 a dead peer costs a handshake timeout, connect_timeout_s, per try)
+        return sorted(members, key=lambda m: (self.failed_at.get(m.name, recent) > recent, m.name != hint,
+                                              m.region != self.me.region))
 
     async def send(self, group: str, operation: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         deadline = time.monotonic() + self.retry_deadline
@@ -73,10 +80,12 @@ class Forwarder:
                             headers={INTERNAL_HEADER: self.auth})
                 except httpx.ConnectError as exc:
                     last_error = f"{member.name}: {exc.__class__.__name__}"
+                    self.failed_at[member.name] = time.monotonic()
                     if self.leader_hint.get(group) == member.name:  # a dead leader must not stay the first try
                         self.leader_hint.pop(group, None)
                     continue
                 except (httpx.TimeoutException, httpx.TransportError) as exc:
+                    self.failed_at[member.name] = time.monotonic()
                     if self.leader_hint.get(group) == member.name:  # the next request tries the others first
                         self.leader_hint.pop(group, None)
                     raise HttpError(504, "outcome_unknown",
@@ -89,6 +98,7 @@ class Forwarder:
                 if response.status_code == 503:
                     last_error = f"{member.name}: {payload.get('error', {}).get('message', 'unavailable')}"
                     continue
+                self.failed_at.pop(member.name, None)  # it answers again
                 leader = payload.get("leader")
                 if isinstance(leader, str):
                     self.leader_hint[group] = leader

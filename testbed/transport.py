@@ -8,7 +8,11 @@ pair, chosen by ``transport_policy.PairPolicy`` from probes.
 - A prober sends one small datagram every ``probe_interval_s`` seconds to the peer of each other region (the
   node of our own group there, else the region's first node) through the ``probe`` UDP link; the round
   trip feeds the pair's policy; a probe counts as lost once three later probes to that region came back
-  (QUIC's packet threshold) or after ``probe_timeout_s`` without an answer (a blackhole).
+  (QUIC's packet threshold), or after ``probe_timeout_s`` if a later probe came back meanwhile. A peer that
+  answers nothing (killed, stopped, restarting, or a link cut off) is an outage, not a loss rate: probes
+  unanswered in a run of ``OUTAGE_PROBES`` or more are never counted, so killing a node does not move the
+  pairs of its group-mates to h3 (it did: two timed-out probes passed ``loss_up``), and a blackhole leaves
+  the protocol as it was (no protocol carries traffic over a cut link).
 - A switch only changes which client *new* requests use: requests in flight finish on the protocol they
   started on (no client is closed by a switch). It is logged (``transport_switch``) and counted in
   /metrics; every forwarded answer names its protocol (``transport`` field, set by the forwarder).
@@ -40,6 +44,7 @@ log = logging.getLogger("testbed.transport")
 PROBE = struct.Struct("!4sQd")  # magic, sequence number, send time (monotonic s)
 MAGIC = b"tp01"
 REORDER_PROBES = 3  # later probes to the same region that must come back before one counts lost (QUIC's)
+OUTAGE_PROBES = 3  # this many consecutive unanswered probes of a region are an outage (p=0.1 loss: 1 in 1000)
 
 
 class LinkResponse:
@@ -99,9 +104,10 @@ class TransportManager:
         self.tls = tls
         self.h2: httpx.AsyncClient | None = None
         self.h3: dict[str, H3Peer] = {}
-        self._outstanding: dict[int, tuple[str, float]] = {}  # probe seq -> (region, sent at)
+        self._outstanding: dict[int, tuple[str, float, int]] = {}  # probe seq -> (region, sent at, index)
         self._seq = 0
-        self._answered: set[str] = set()  # regions whose peer answered a probe at least once
+        self._sent = {r: 0 for r in regions}  # probes sent per region (a probe's index in its region)
+        self._last_answer: dict[str, int] = {}  # region -> index of its latest answered probe
         self._probe_transport: asyncio.DatagramTransport | None = None
         self._echo_transport: asyncio.DatagramTransport | None = None
         self._task: asyncio.Task | None = None
@@ -206,37 +212,49 @@ class TransportManager:
     async def _probe_loop(self) -> None:
         while True:
             now = time.monotonic()
-            for seq, (region, sent) in list(self._outstanding.items()):
-                if now - sent > self.probe_timeout_s:
-                    del self._outstanding[seq]
-                    if region in self._answered:  # a peer not up yet is not a lossy link
-                        self._observe(region, None, now)
+            self.expire_probes(now)
             for region in self.policies:
                 address = self._peer(region)
                 if address is None or self._probe_transport is None:
                     continue
-                self._seq += 1
+                seq = self.probe_sent(region, now)
                 host, port = address.rsplit(":", 1)
-                self._outstanding[self._seq] = (region, now)
-                self._probe_transport.sendto(PROBE.pack(MAGIC, self._seq, now), (host, int(port)))
+                self._probe_transport.sendto(PROBE.pack(MAGIC, seq, now), (host, int(port)))
             await asyncio.sleep(self.probe_interval_s)
 
-    def probe_answered(self, seq: int) -> None:
+    def probe_sent(self, region: str, now: float) -> int:
+        """Record a probe to ``region`` sent at ``now``; returns its sequence number."""
+        self._seq += 1
+        self._sent[region] += 1
+        self._outstanding[self._seq] = (region, now, self._sent[region])
+        return self._seq
+
+    def expire_probes(self, now: float) -> None:
+        """Settle the probes unanswered for ``probe_timeout_s``: lost if a later one to their region came back."""
+        for seq, (region, sent, index) in list(self._outstanding.items()):
+            if now - sent > self.probe_timeout_s:
+                del self._outstanding[seq]
+                if self._last_answer.get(region, -1) > index:  # the peer is up: the link lost it
+                    self._observe(region, None, now)
+                # else: nothing came back since (peer down or not up yet, link cut): an outage, forgotten
+
+    def probe_answered(self, seq: int, now: float | None = None) -> None:
         entry = self._outstanding.pop(seq, None)
         if entry is None:
             return
-        region = entry[0]
-        now = time.monotonic()
-        if region not in self._answered:  # probes sent before the peer was up were never lost on the link
-            self._answered.add(region)
-            for older in [k for k, (r, _) in self._outstanding.items() if r == region and k < seq]:
+        region, sent, index = entry
+        now = time.monotonic() if now is None else now
+        previous = self._last_answer.get(region)
+        self._last_answer[region] = max(index, previous or 0)
+        if previous is None or index - previous - 1 >= OUTAGE_PROBES:
+            # the first answer, or the first after an outage (the peer was down, stopped or cut off): the
+            # probes sent meanwhile were never lost on a working link
+            for older in [k for k, (r, _, i) in self._outstanding.items() if r == region and i < index]:
                 del self._outstanding[older]
-        self._observe(region, (now - entry[1]) * 1000, now)
-        # QUIC's packet threshold: a probe is lost once REORDER_PROBES later probes to its region came back
-        # (sequence numbers interleave the regions). A stalled peer answers late but in order, so a busy
-        # machine is not mistaken for a lossy link.
-        horizon = seq - REORDER_PROBES * len(self.policies)
-        for older in [k for k, (r, _) in self._outstanding.items() if r == region and k <= horizon]:
+        self._observe(region, (now - sent) * 1000, now)
+        # QUIC's packet threshold: a probe is lost once REORDER_PROBES later probes to its region came back.
+        # A stalled peer answers late but in order, so a busy machine is not mistaken for a lossy link.
+        for older in [k for k, (r, _, i) in self._outstanding.items() if r == region and i <= index - REORDER_PROBES]:
             del self._outstanding[older]
             self._observe(region, None, now)
 

@@ -5,12 +5,21 @@ Errors follow httpx's classes so the forwarder treats both transports alike: ``h
 request certainly never left (no connection could be made), ``httpx.ReadError`` / ``httpx.ReadTimeout`` when
 it may have been delivered (connection lost or timed out after sending). A terminated connection is replaced
 by a fresh one at the next request. An idle connection costs one aioquic timer (its idle timeout).
+
+A QUIC connection to a peer that died (SIGKILL), stopped (SIGSTOP) or was cut off never fails by itself: no
+RST or FIN comes back through the UDP relay, aioquic only retransmits until its 60 s idle timeout. Over TCP
+the fault proxy closes the client's side when the upstream goes away, so h2 fails at once. To fail as fast
+on h3, a request whose connection received nothing at all from the peer (not even the ACK of the request,
+which a live QUIC stack sends within ~RTT + 25 ms whatever the application does) for ``liveness_s`` after it
+was sent closes the connection: ``httpx.ReadError`` (the request may have arrived), instead of waiting the
+whole request timeout (4.5 s) on a dead peer. A live peer that is merely slow to answer is waited for.
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from typing import Any
 
 import httpx
@@ -39,6 +48,14 @@ class H3Protocol(QuicConnectionProtocol):
         self.http = H3Connection(self._quic)
         self.answers: dict[int, _Answer] = {}
         self.terminated = False
+        self.last_received = time.monotonic()  # when the peer last sent us anything (liveness)
+
+    def datagram_received(self, data: bytes | str, addr: Any) -> None:
+        self.last_received = time.monotonic()
+        super().datagram_received(data, addr)
+
+    def smoothed_rtt_s(self) -> float:
+        return float(getattr(self._quic._loss, "_rtt_smoothed", 0.0) or 0.0)  # aioquic's estimate, 0 before one
 
     def quic_event_received(self, event: QuicEvent) -> None:
         if isinstance(event, ConnectionTerminated):
@@ -117,13 +134,30 @@ class H3Peer:
         head += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
         protocol.http.send_headers(stream_id, head, end_stream=False)
         protocol.http.send_data(stream_id, body, end_stream=True)
+        sent = time.monotonic()
         protocol.transmit()
+        # a peer is alive if it sent anything within this bound: the handshake's own bound, or 4 RTTs on a
+        # slow path (room for a lost datagram's retransmission after aioquic's PTO, ~1.5-2 RTT)
+        liveness_s = max(self.connect_timeout_s, 4 * protocol.smoothed_rtt_s())
         try:
-            await asyncio.wait_for(asyncio.shield(answer.done), timeout_s)
+            await asyncio.wait_for(asyncio.shield(answer.done), min(liveness_s, timeout_s))
         except TimeoutError:
-            protocol.answers.pop(stream_id, None)
-            raise httpx.ReadTimeout(f"no HTTP/3 answer in {timeout_s:g} s") from None
+            if protocol.last_received < sent and not answer.done.done():
+                protocol.answers.pop(stream_id, None)
+                self._drop(protocol)  # fails this request and any other on the dead connection
+                raise httpx.ReadError(f"QUIC peer {self.addr[0]}:{self.addr[1]} sent nothing in {liveness_s:.2g} s "
+                                      "(down, stopped or cut off)") from None
+            try:  # alive, only slow to answer: wait for the rest of the request timeout
+                await asyncio.wait_for(asyncio.shield(answer.done), max(0.0, timeout_s - (time.monotonic() - sent)))
+            except TimeoutError:
+                protocol.answers.pop(stream_id, None)
+                raise httpx.ReadTimeout(f"no HTTP/3 answer in {timeout_s:g} s") from None
         return answer.status, b"".join(answer.chunks)
+
+    def _drop(self, protocol: H3Protocol) -> None:
+        """Close ``protocol``'s connection if it is still the current one (a newer one is kept)."""
+        if protocol is self.protocol:
+            self.close()
 
     def close(self) -> None:
         """Drop the connection at once (in-flight requests fail with ReadError)."""

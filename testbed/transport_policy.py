@@ -7,6 +7,11 @@ RTT average exceeds ``rtt_up_ms`` or the loss average exceeds ``loss_up``, and b
 are below their lower thresholds ``rtt_down_ms`` / ``loss_down`` (hysteresis). A protocol is kept at least
 ``min_dwell_s`` seconds after a switch, and no switch happens before ``min_samples`` measurements, so one
 late probe never flips the link. Times are seconds on any monotonic clock the caller chooses.
+
+With ``rtt_relative`` the RTT thresholds are margins over the pair's baseline, the lowest RTT sample it ever
+measured (a path's round trip only grows under load or faults: LEDBAT's "base delay"), so one preset works
+for near and far pairs and for any geography: with absolute thresholds the realistic geography (70-180 ms)
+would put every pair on h3 at once, and the compressed one (7-18 ms) would need +45-55 ms, not +60 ms.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ class PolicyConfig:
     min_dwell_s: float = 4.0    # seconds a protocol is kept after a switch
     min_samples: int = 3        # measurements before the first decision
     rtt_window: int = 4         # the EWMA is fed the fastest of the last this-many round trips
+    rtt_relative: bool = False  # the RTT thresholds are margins over the pair's lowest sample (its baseline)
 
     @classmethod
     def from_preset(cls, section: dict[str, Any]) -> PolicyConfig:
@@ -40,6 +46,10 @@ class PolicyConfig:
         known = set(cls.__dataclass_fields__)
         values = {k: v for k, v in section.items() if k in known}
         for key, value in values.items():
+            if key == "rtt_relative":
+                if not isinstance(value, bool):
+                    raise PolicyError("[transport].rtt_relative must be true or false")
+                continue
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise PolicyError(f"[transport].{key} must be a number >= 0")
         config = cls(**values)
@@ -68,6 +78,7 @@ class PairPolicy:
         self.protocol = "h2"
         self.since = now
         self.rtt_ms: float | None = None
+        self.baseline_ms: float | None = None  # the lowest RTT sample so far
         self.loss = 0.0
         self.samples = 0
         self.recent: deque[float] = deque(maxlen=max(1, int(config.rtt_window)))
@@ -84,19 +95,24 @@ class PairPolicy:
             self.recent.append(rtt_ms)
             sample = min(self.recent)
             self.rtt_ms = sample if self.rtt_ms is None else self.rtt_ms + c.rtt_alpha * (sample - self.rtt_ms)
+            self.baseline_ms = sample if self.baseline_ms is None else min(self.baseline_ms, sample)
         if self.frozen or self.samples < c.min_samples or now - self.since < c.min_dwell_s:
             return None
         rtt = self.rtt_ms if self.rtt_ms is not None else 0.0
+        base = (self.baseline_ms or 0.0) if c.rtt_relative else 0.0
+        up, down = base + c.rtt_up_ms, base + c.rtt_down_ms
+        over = f" (baseline {base:.1f} ms + {c.rtt_up_ms:g})" if c.rtt_relative else ""
+        under = f" (baseline {base:.1f} ms + {c.rtt_down_ms:g})" if c.rtt_relative else ""
         if self.protocol == "h2":
             reasons = []
-            if rtt > c.rtt_up_ms:
-                reasons.append(f"rtt {rtt:.1f} ms > {c.rtt_up_ms:g} ms")
+            if rtt > up:
+                reasons.append(f"rtt {rtt:.1f} ms > {up:.1f} ms{over}")
             if self.loss > c.loss_up:
                 reasons.append(f"loss {self.loss:.3f} > {c.loss_up:g}")
             if reasons:
                 return self._switch("h3", now, "; ".join(reasons))
-        elif rtt < c.rtt_down_ms and self.loss < c.loss_down:
-            return self._switch("h2", now, f"rtt {rtt:.1f} ms < {c.rtt_down_ms:g} ms and loss {self.loss:.3f} "
+        elif rtt < down and self.loss < c.loss_down:
+            return self._switch("h2", now, f"rtt {rtt:.1f} ms < {down:.1f} ms{under} and loss {self.loss:.3f} "
                                            f"< {c.loss_down:g}")
         return None
 

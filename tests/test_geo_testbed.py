@@ -17,7 +17,7 @@ def test_inter_region_traffic_goes_through_the_proxy(cluster):
     assert net is not None and cluster.proxy_running()
     # every node, from each of the 2 other regions: raft and http, and the adaptive transport's h2 (TCP),
     # h3 and probe (UDP relay) links (issue 13)
-    transport_on = bool(cluster.cluster.get("transport"))  # off by default (preset [transport] enabled)
+    transport_on = bool(cluster.cluster.get("transport"))  # on by default (preset [transport] enabled)
     assert len(net.links) == 9 * 2 * (5 if transport_on else 2)
     assert {link.protocol for link in net.links if link.kind in ("h3", "probe")} == ({"udp"} if transport_on else set())
     proxies = net.client.proxies()

@@ -9,10 +9,7 @@ import json
 import time
 
 import httpx
-import pytest
 
-from tests.conftest import start_cluster
-from tests.transport_support import transport_on_preset
 from tier7.transport_route import find_route
 from tier7.waiting import wait_until
 
@@ -29,17 +26,6 @@ def protocol_now(route, client: httpx.Client, keys: list[str], counter: list[int
         assert row["status"] == 200, row
         seen.add(row["transport"])
     return seen.pop() if len(seen) == 1 else None
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    """A cluster of its own with the adaptive transport on (the preset keeps it off by default)."""
-    root = tmp_path_factory.mktemp("transport")
-    target = start_cluster(root / "tb", preset=str(transport_on_preset(root)))
-    try:
-        yield target
-    finally:
-        target.stop()
 
 
 def test_latency_moves_the_pair_to_h3_and_back(cluster):

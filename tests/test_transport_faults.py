@@ -49,11 +49,12 @@ class FakePeer:
 
 
 def drive(m: TransportManager, region: str) -> list[str]:
-    """200 slow probes (150 ms) then 200 fast ones (5 ms), 0.25 s apart; the protocols the pair went through."""
+    """20 fast probes (5 ms: the pair's baseline), 200 slow ones (150 ms), 200 fast ones, 0.25 s apart; the
+    protocols the pair went through."""
     seen = [m.protocol_for(region)]
     start = time.monotonic() + 10.0  # the policy's clock: after the dwell that began at its construction
-    for index in range(400):
-        m._observe(region, 150.0 if index < 200 else 5.0, start + index * 0.25)
+    for index in range(420):
+        m._observe(region, 150.0 if 20 <= index < 220 else 5.0, start + index * 0.25)
         if m.protocol_for(region) != seen[-1]:
             seen.append(m.protocol_for(region))
     return seen

@@ -80,3 +80,23 @@ def test_frozen_policy_measures_but_never_switches():
 def test_bad_preset_sections_are_refused(section, message):
     with pytest.raises(PolicyError, match=message.replace("(", r"\(").replace("]", r"\]")):
         PolicyConfig.from_preset(section)
+
+
+def test_relative_thresholds_follow_each_pairs_baseline():
+    """A far pair (150 ms) stays on h2 with rtt_relative; +100 ms moves it, as it moves a near one (10 ms)."""
+    config = PolicyConfig(rtt_alpha=1.0, rtt_up_ms=60, rtt_down_ms=35, min_samples=1, min_dwell_s=0, rtt_window=1,
+                          rtt_relative=True)
+    for base in (10.0, 150.0):
+        policy = PairPolicy("a/b", config, now=0.0)
+        assert feed(policy, [base] * 10, start=1.0) == []
+        assert [s.to_protocol for _, s in feed(policy, [base + 100] * 5, start=20.0)] == ["h3"]
+        switches = [s for _, s in feed(policy, [base + 20] * 5, start=40.0)]  # under baseline + 35: back
+        assert [s.to_protocol for s in switches] == ["h2"] and "baseline" in switches[0].reason
+    absolute = PairPolicy("a/b", PolicyConfig(rtt_alpha=1.0, min_samples=1, min_dwell_s=0, rtt_window=1), now=0.0)
+    assert [s.to_protocol for _, s in feed(absolute, [150.0] * 10, start=1.0)] == ["h3"]  # why it is relative
+
+
+def test_rtt_relative_must_be_a_boolean():
+    with pytest.raises(PolicyError, match="true or false"):
+        PolicyConfig.from_preset({"rtt_relative": 1})
+    assert PolicyConfig.from_preset({"rtt_relative": True}).rtt_relative

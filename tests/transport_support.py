@@ -1,4 +1,5 @@
-"""The god-tier preset with the adaptive transport turned on (the bundled preset keeps it off for now)."""
+"""The god-tier preset with the adaptive transport turned on, whatever the bundled preset's default (on since the
+failover fix; in-process tests need its [transport] section active)."""
 
 from __future__ import annotations
 

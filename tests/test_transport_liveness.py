@@ -1,0 +1,190 @@
+"""The adaptive transport around a dead peer (the leader-kill failover regression of issue 13), in process:
+
+- HTTP/3 to a peer that went silent (killed behind the UDP relay: no RST, no FIN, nothing) fails within the
+  liveness bound (``connect_timeout_s``) with ``httpx.ReadError``, not after the whole request timeout, while a
+  live peer that is merely slow to answer is still waited for;
+- a peer that answers no probe (killed, restarting) is an outage, not a lossy link: its pair stays on h2,
+  whereas scattered lost probes of a live peer still count and move the pair to h3;
+- the forwarder tries a member whose request just failed after the others (a dead leader is not retried
+  first by every request until the group's new leader is known).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from testbed.config import load_cluster
+from testbed.forward import Forwarder
+from testbed.tls import SERVER_NAME, make_cluster_tls
+from testbed.transport import TransportManager
+from testbed.transport_h3 import H3Peer
+from tests.transport_support import transport_on_preset
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+async def app(scope, receive, send) -> None:
+    """Answers at once, or after ``?delay`` seconds (a live peer slow to commit)."""
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            await send({"type": message["type"] + ".complete"})
+            if message["type"] == "lifespan.shutdown":
+                return
+    while (await receive()).get("more_body"):
+        pass
+    if scope["path"] == "/slow":
+        await asyncio.sleep(1.5)
+    body = json.dumps({"ok": True}).encode()
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class Relay(asyncio.DatagramProtocol):
+    """A UDP relay for one client (like the fault proxy's); ``dead`` drops everything, as a killed peer does."""
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self.upstream, self.dead, self.client = upstream, False, None
+        self.back: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr) -> None:
+        if self.dead:
+            return
+        self.client = addr
+        self.back.sendto(data, self.upstream)
+
+    def from_upstream(self, data: bytes) -> None:
+        if not self.dead and self.client is not None:
+            self.transport.sendto(data, self.client)
+
+
+class _Back(asyncio.DatagramProtocol):
+    def __init__(self, relay: Relay) -> None:
+        self.relay = relay
+
+    def datagram_received(self, data: bytes, addr) -> None:
+        self.relay.from_upstream(data)
+
+
+async def h3_server_and_relay(tmp_path: Path):
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    tls = make_cluster_tls(tmp_path, "127.0.0.1")
+    loop = asyncio.get_running_loop()
+    probe, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, local_addr=("127.0.0.1", 0))
+    port = probe.get_extra_info("sockname")[1]
+    probe.close()
+    config = Config()
+    config.bind, config.quic_bind = [f"127.0.0.1:{port}"], [f"127.0.0.1:{port}"]
+    config.certfile, config.keyfile = tls["cert"], tls["key"]
+    config.accesslog = config.errorlog = None
+    stop = asyncio.Event()
+    server = loop.create_task(serve(app, config, shutdown_trigger=stop.wait, mode="asgi"))
+    relay = Relay(("127.0.0.1", port))
+    front, _ = await loop.create_datagram_endpoint(lambda: relay, local_addr=("127.0.0.1", 0))
+    relay.back, _ = await loop.create_datagram_endpoint(lambda: _Back(relay), local_addr=("127.0.0.1", 0))
+    address = f"127.0.0.1:{front.get_extra_info('sockname')[1]}"
+    return tls, relay, address, stop, server, front
+
+
+def test_h3_to_a_silent_peer_fails_fast_and_a_slow_live_peer_is_waited_for(tmp_path):
+    async def run():
+        tls, relay, address, stop, server, front = await h3_server_and_relay(tmp_path)
+        peer = H3Peer(address, tls["cert"], SERVER_NAME, 0.5)
+        try:
+            for _ in range(50):  # hypercorn binds within milliseconds
+                try:
+                    assert (await peer.post("/fast", b"{}", {}, 5.0))[0] == 200
+                    break
+                except httpx.ConnectError:
+                    await asyncio.sleep(0.1)
+            started = time.monotonic()
+            assert (await peer.post("/slow", b"{}", {}, 5.0))[0] == 200  # 1.5 s > the 0.5 s liveness bound
+            slow = time.monotonic() - started
+            relay.dead = True  # the peer is SIGKILLed behind the relay: nothing comes back, ever
+            started = time.monotonic()
+            with pytest.raises(httpx.ReadError, match="sent nothing"):
+                await peer.post("/fast", b"{}", {}, 5.0)
+            dead = time.monotonic() - started
+            assert peer.protocol is None  # the dead connection is gone; the next request handshakes afresh
+            with pytest.raises(httpx.ConnectError):
+                await peer.post("/fast", b"{}", {}, 5.0)
+            return slow, dead
+        finally:
+            peer.close()
+            front.close()
+            relay.back.close()
+            stop.set()
+            await asyncio.wait_for(server, 10)
+
+    slow, dead = asyncio.run(run())
+    assert slow >= 1.4
+    assert dead < 2.0, f"a silent QUIC peer held the request {dead:.2f} s (request timeout 5 s)"
+
+
+@pytest.fixture(scope="module")
+def cluster_file(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("transport-liveness")
+    preset = transport_on_preset(folder)
+    done = subprocess.run([sys.executable, "-m", "testbed", "init", "--preset", str(preset), "--dir", str(folder / "tb")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return folder / "tb" / "cluster.json"
+
+
+def probe_rounds(m: TransportManager, region: str, answered, start: float, rounds: int) -> float:
+    """``rounds`` probes 0.5 s apart, each answered after 5 ms if ``answered(i)``; returns the clock after."""
+    now = start
+    for i in range(rounds):
+        m.expire_probes(now)
+        seq = m.probe_sent(region, now)
+        if answered(i):
+            m.probe_answered(seq, now + 0.005)
+        now += 0.5
+    return now
+
+
+def test_a_dead_probe_peer_is_an_outage_not_loss(cluster_file):
+    m = TransportManager(load_cluster(cluster_file), load_cluster(cluster_file).nodes[0])
+    region = next(iter(m.policies))
+    now = probe_rounds(m, region, lambda i: True, time.monotonic() + 10, 10)  # healthy
+    now = probe_rounds(m, region, lambda i: False, now, 20)  # killed for 10 s: every probe unanswered
+    now = probe_rounds(m, region, lambda i: True, now, 10)  # restarted
+    assert m.policies[region].loss == 0.0 and m.protocol_for(region) == "h2"
+    # a peer back after a short outage (2 s) is not a loss either
+    now = probe_rounds(m, region, lambda i: not 3 <= i < 7, now, 20)
+    assert m.policies[region].loss == 0.0 and m.protocol_for(region) == "h2"
+
+
+def test_scattered_probe_losses_of_a_live_peer_still_count(cluster_file):
+    m = TransportManager(load_cluster(cluster_file), load_cluster(cluster_file).nodes[0])
+    region = next(iter(m.policies))
+    probe_rounds(m, region, lambda i: i % 3 != 0, time.monotonic() + 10, 40)  # one probe in 3 lost
+    assert m.policies[region].loss > 0.15 and m.protocol_for(region) == "h3"
+
+
+def test_forwarder_tries_a_member_that_just_failed_last(cluster_file):
+    cluster = load_cluster(cluster_file)
+    me = cluster.nodes[0]
+    other = next(g for g in sorted({n.group for n in cluster.nodes}) if g != me.group)
+    forwarder = Forwarder(cluster, me)
+    members = cluster.members(other)
+    dead = members[0].name
+    forwarder.leader_hint[other] = dead
+    assert forwarder.candidates(other)[0].name == dead
+    forwarder.failed_at[dead] = time.monotonic()
+    assert forwarder.candidates(other)[-1].name == dead  # even while a follower's stale hint names it
+    forwarder.failed_at[dead] = time.monotonic() - 60
+    assert forwarder.candidates(other)[0].name == dead  # long ago: the hint rules again
