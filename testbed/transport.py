@@ -34,6 +34,7 @@ import anyio
 import httpx
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from . import h2_pool
 from .config import Cluster, NodeSpec
 from .geo import routes
 from .logs import event
@@ -143,7 +144,9 @@ class TransportManager:
         self._task = loop.create_task(self._probe_loop())
 
     def _new_h2(self) -> httpx.AsyncClient:
-        """An HTTP/2 client trusting exactly the cluster's certificate."""
+        """An HTTP/2 client trusting exactly the cluster's certificate (its pool drops connections the peer
+        closed: testbed/h2_pool.py)."""
+        h2_pool.install()
         context = ssl.create_default_context(cafile=self.tls["cert"])
         return httpx.AsyncClient(http2=True, verify=context,
                                  timeout=httpx.Timeout(self.request_timeout_s, connect=self.connect_timeout_s),
