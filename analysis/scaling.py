@@ -30,7 +30,7 @@ from tier7.ring import HarnessRing
 
 from .checkers.evidence import plain
 from .checkers.lost_writes import short
-from .checkers.register import CAS, register_columns
+from .checkers.register import CAS, register_columns, response_times
 from .frames import column
 
 PHASE = "scaling"
@@ -80,7 +80,7 @@ def kv_writes(ops: pd.DataFrame) -> pd.DataFrame:
     frame = frame.assign(tenant=frame["tenant"].fillna(""))
     frame = frame.join(register_columns(frame))
     return frame.assign(written=frame["arg"].where(frame["kind"] != CAS, frame["new"]),
-                        end=frame["complete_time"].fillna(np.inf))
+                        end=response_times(frame))
 
 
 def acceptable(writes: pd.DataFrame) -> dict[tuple[str, str], tuple[list[object], bool]]:

@@ -117,6 +117,12 @@ class H3Peer:
             try:
                 await asyncio.wait_for(protocol.wait_connected(), self.connect_timeout_s)
             except (TimeoutError, ConnectionError) as exc:
+                # wait_for cancelled only the shield around aioquic's connected-waiter: when the abandoned
+                # connection terminates later, aioquic sets ConnectionError on that waiter, which nobody
+                # awaits any more ("Future exception was never retrieved", an ERROR in the node's log)
+                waiter, protocol._connected_waiter = protocol._connected_waiter, None
+                if waiter is not None and not waiter.done():
+                    waiter.cancel()
                 self.close()
                 raise httpx.ConnectError(f"QUIC handshake with {self.addr[0]}:{self.addr[1]} failed: "
                                          f"{exc.__class__.__name__}") from None

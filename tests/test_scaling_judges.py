@@ -198,3 +198,14 @@ def test_the_placement_sample_puts_the_written_once_keys_first_and_moved_keys_fi
     assert moved[:60] == sorted(moved[:60], reverse=True) and any(moved[:60])
     assert moved[60:] == sorted(moved[60:], reverse=True)
     assert sample_keys(times, before.group_for, after.group_for, 500, 100, 7)["keys"] != keys
+
+
+def test_a_timed_out_write_stays_acceptable_after_later_acknowledged_ones():
+    """An info write's completion is only when the client gave up: the write may land after writes that
+    were acknowledged later, so its value stays acceptable; a write that failed for certain does not."""
+    from analysis.scaling import acceptable, kv_writes
+
+    h = History().put("a", "late", 0, 5, type="info", error="TimeoutError").put("b", "acked", 6, 6.3)
+    h.put("c", "refused", 0, 1, type="fail", status=503)
+    values, acknowledged = acceptable(kv_writes(h.ops()))[("t", "x")]
+    assert acknowledged and set(values) == {"acked", "late"}

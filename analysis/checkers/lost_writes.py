@@ -29,7 +29,7 @@ import pandas as pd
 from ..frames import flag
 from ..verdict import Status, Verdict
 from .evidence import op_records, plain
-from .register import kv_operations, register_columns
+from .register import kv_operations, register_columns, response_times
 
 NAME = "no-lost-writes"
 KEY = ["tenant", "key"]
@@ -41,7 +41,7 @@ def check_lost_writes(ops: pd.DataFrame) -> Verdict:
     if kv.empty:
         return Verdict(NAME, Status.NOT_APPLICABLE, "no strong-KV operations in the history")
     kv = kv.assign(written=kv["arg"].where(kv["kind"] != 2, kv["new"]), once=flag(kv, "once"),
-                   end=kv["complete_time"].fillna(np.inf))  # an info write's response is at +infinity
+                   end=response_times(kv))
     reads = kv[(kv["f"] == "get") & (kv["type"] == "ok")]
     writes = kv[kv["f"] != "get"]
     acked = writes[writes["type"] == "ok"]

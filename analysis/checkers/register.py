@@ -57,6 +57,13 @@ def kv_operations(ops: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(tenant=frame["tenant"].fillna(""))
 
 
+def response_times(frame: pd.DataFrame) -> pd.Series:
+    """Each operation's response time (ns, the history's monotonic clock) as the checkers must see it: the
+    completion of an ok op; +infinity for an info op, whose completion is only when the client gave up
+    (a timeout): the write may still take effect any time later, after writes acknowledged meanwhile."""
+    return frame["complete_time"].astype(float).where(frame["type"] == "ok", np.inf)
+
+
 def register_columns(kv: pd.DataFrame) -> pd.DataFrame:
     """Columns ``kind`` (READ | WRITE | CAS), ``arg`` (read value | written value | cas expected) and ``new``
     (cas new value), computed per column; values made hashable (``analysis.frames.hashable``)."""
