@@ -34,9 +34,12 @@ def criterion_lines(text: str) -> list[str]:
             if line.startswith(("  PASS ", "  FAIL ", "  UNKNOWN ", "  NOT RUN ", "  NOT APPLICABLE "))]
 
 
-def test_misrouting_fails_federation_and_zip_has_no_secrets(tmp_path):
-    done = verify(tmp_path, "--quick", "--only", "federation,preset", "--testbed-faults",
-                  '{"misroute_fraction": 0.02}')
+def test_three_mutants_fail_their_criteria_and_zip_has_no_secrets(tmp_path):
+    """One testbed with three independent bugs (2% of keys misrouted, 2% of puts acknowledged but not
+    stored, a token accepted on another tenant's keys): each criterion that judges one of them FAILs with
+    its evidence, the preset still PASSes. (One run instead of three: the suite's time, issue 9.)"""
+    done = verify(tmp_path, "--quick", "--only", "federation,preset,no-lost-writes,tenants", "--testbed-faults",
+                  '{"misroute_fraction": 0.02, "lose_write_fraction": 0.02, "tenant_leak": true}')
     assert done.returncode == 1, done.stderr[-2000:]
     run = latest(tmp_path)
     # the same engine over the same folder: `tier7 analyze` prints exactly the verdicts verify printed,
@@ -48,8 +51,11 @@ def test_misrouting_fails_federation_and_zip_has_no_secrets(tmp_path):
     assert len(printed) == len(CRITERIA_BY_ID) and printed == criterion_lines(analyzed.stdout), \
         analyzed.stdout[-3000:]
     assert analyzed.returncode == done.returncode == 1
-    statuses = {c["id"]: c["status"] for c in json.loads((run / "verdicts.json").read_text())["criteria"]}
+    verdicts = {c["id"]: c for c in json.loads((run / "verdicts.json").read_text())["criteria"]}
+    statuses = {name: c["status"] for name, c in verdicts.items()}
     assert statuses["preset"] == "PASS" and statuses["federation"] == "FAIL"
+    assert statuses["no-lost-writes"] == "FAIL" and verdicts["no-lost-writes"]["evidence"], "the lost writes are listed"
+    assert statuses["tenants"] == "FAIL" and "not refused" in verdicts["tenants"]["reason"]
     again = {c["id"]: c["status"] for c in json.loads((run / "analysis.json").read_text())["criteria"]["criteria"]}
     assert again == statuses
     report = (run / "45-04-verification-report.md").read_text()
@@ -66,14 +72,6 @@ def test_misrouting_fails_federation_and_zip_has_no_secrets(tmp_path):
     assert any(n.startswith("logs/") for n in names) and any(n.startswith("history/") for n in names)
     assert find_secrets(text, [cluster["admin_token"], cluster["secret"]]) == []
     assert "FAIL" in (tmp_path / "STATUS.md").read_text()
-
-
-def test_tenant_leak_fails_tenants(tmp_path):
-    done = verify(tmp_path, "--only", "tenants", "--testbed-faults", '{"tenant_leak": true}')
-    assert done.returncode == 1
-    verdicts = json.loads((latest(tmp_path) / "verdicts.json").read_text())
-    tenants = next(c for c in verdicts["criteria"] if c["id"] == "tenants")
-    assert tenants["status"] == "FAIL" and "not refused" in tenants["reason"]
 
 
 def test_status_file_keeps_one_section_over_two_runs(tmp_path):
@@ -156,22 +154,13 @@ def test_only_linearizable_runs_a_load_and_judges_enough_operations(tmp_path):
     assert linearizable["status"] == "PASS" and done.returncode == 0, done.stderr[-2000:]
 
 
-def test_lost_writes_fail_the_no_loss_check(tmp_path):
-    done = verify(tmp_path, "--only", "federation,no-lost-writes", "--testbed-faults",
-                  '{"lose_write_fraction": 0.02}')
-    assert done.returncode == 1, done.stderr[-2000:]
-    verdicts = {c["id"]: c for c in json.loads((latest(tmp_path) / "verdicts.json").read_text())["criteria"]}
-    assert verdicts["no-lost-writes"]["status"] == "FAIL", verdicts["no-lost-writes"]
-    assert verdicts["no-lost-writes"]["evidence"], "the lost writes are listed"
-
-
 def test_a_running_testbed_is_verified_through_its_cluster_file(tmp_path):
     from tier7.targets.testbed import TestbedTarget
 
     testbed = TestbedTarget.create(tmp_path / "tb")
     try:
         testbed.start(timeout=60)
-        done = verify(tmp_path, "--target", str(testbed.cluster_file), "--only", "preset,multi-raft")
+        done = verify(tmp_path, "--quick", "--target", str(testbed.cluster_file), "--only", "preset,multi-raft")
         assert done.returncode == 0, done.stderr[-2000:]
         verdicts = {c["id"]: c["status"] for c in json.loads((latest(tmp_path) / "verdicts.json").read_text())["criteria"]}
         assert verdicts["preset"] == verdicts["multi-raft"] == "PASS"
