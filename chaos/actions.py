@@ -41,9 +41,10 @@ __all__ = [
 VERIFY_S = 5.0
 
 
-def _do(what: str, call: Any, *args: Any) -> None:
+def _do(what: str, call: Any, *args: Any) -> Any:
+    """``call(*args)``'s result; a harness error becomes ``ActivityFailed("<what>: <error>")``."""
     try:
-        call(*args)
+        return call(*args)
     except Tier7Error as exc:
         raise ActivityFailed(f"{what}: {exc}") from None
 
@@ -242,12 +243,9 @@ def add_link_latency(link: str, latency_ms: float, jitter_ms: float = 0, stream:
     """Delay one proxied link (e.g. ``raft.us-east.g0-eu-west``) by ``latency_ms`` +- ``jitter_ms`` in
     ``stream``: ``upstream``, ``downstream`` or ``both``."""
     net = network(resolve(configuration))
-    try:
-        found = net.link(link)
-        started = now_ns()
-        net.add_link_latency(found, float(latency_ms), float(jitter_ms), stream)
-    except Tier7Error as exc:
-        raise ActivityFailed(f"add latency on {link}: {exc}") from None
+    found = _do(f"add latency on {link}", net.link, link)
+    started = now_ns()
+    _do(f"add latency on {link}", net.add_link_latency, found, float(latency_ms), float(jitter_ms), stream)
     return {"link": link, "node": found.to_node, "latency_ms": float(latency_ms), "jitter_ms": float(jitter_ms),
             "stream": stream, "injected_ns": started}
 
@@ -255,10 +253,7 @@ def add_link_latency(link: str, latency_ms: float, jitter_ms: float = 0, stream:
 def remove_link_latency(link: str, configuration: Configuration = None) -> dict[str, Any]:
     """Remove the latency ``add_link_latency`` put on ``link`` (the baseline geography stays)."""
     net = network(resolve(configuration))
-    try:
-        removed = net.remove_latency([net.link(link)])
-    except Tier7Error as exc:
-        raise ActivityFailed(f"remove latency on {link}: {exc}") from None
+    removed = _do(f"remove latency on {link}", lambda: net.remove_latency([net.link(link)]))
     return {"link": link, "removed_toxics": removed, "heal": True}
 
 
@@ -267,11 +262,9 @@ def add_region_latency(region_a: str, region_b: str, rtt_ms: float, jitter_ms: f
     """Add ``rtt_ms`` (+- ``jitter_ms``) to the round trip between two regions, on every link joining them
     (half each way), on top of their baseline."""
     net = network(resolve(configuration))
-    try:
-        started = now_ns()
-        links = net.add_latency(net.links_between(region_a, region_b), float(rtt_ms), float(jitter_ms))
-    except Tier7Error as exc:
-        raise ActivityFailed(f"add latency between {region_a} and {region_b}: {exc}") from None
+    started = now_ns()
+    links = _do(f"add latency between {region_a} and {region_b}",
+                lambda: net.add_latency(net.links_between(region_a, region_b), float(rtt_ms), float(jitter_ms)))
     return {"regions": [region_a, region_b], "rtt_ms": float(rtt_ms), "jitter_ms": float(jitter_ms),
             "baseline_rtt_ms": net.baseline_ms(region_a, region_b), "links": len(links), "injected_ns": started}
 
@@ -279,10 +272,8 @@ def add_region_latency(region_a: str, region_b: str, rtt_ms: float, jitter_ms: f
 def remove_region_latency(region_a: str, region_b: str, configuration: Configuration = None) -> dict[str, Any]:
     """Remove the latency ``add_region_latency`` added between two regions (the baseline stays)."""
     net = network(resolve(configuration))
-    try:
-        removed = net.remove_latency(net.links_between(region_a, region_b))
-    except Tier7Error as exc:
-        raise ActivityFailed(f"remove latency between {region_a} and {region_b}: {exc}") from None
+    removed = _do(f"remove latency between {region_a} and {region_b}",
+                  lambda: net.remove_latency(net.links_between(region_a, region_b)))
     return {"regions": [region_a, region_b], "removed_toxics": removed, "heal": True}
 
 
@@ -291,21 +282,17 @@ def add_region_loss(region_a: str, region_b: str, percent: float, retransmit_ms:
     """Lose ``percent`` % of the packets each way on every link joining two regions, TCP and UDP together
     (UDP datagrams are dropped; a TCP segment arrives ``retransmit_ms`` late, as retransmitted)."""
     net = network(resolve(configuration))
-    try:
-        started = now_ns()
-        links = net.add_loss(net.links_between(region_a, region_b), float(percent), float(retransmit_ms))
-    except Tier7Error as exc:
-        raise ActivityFailed(f"add loss between {region_a} and {region_b}: {exc}") from None
+    started = now_ns()
+    links = _do(f"add loss between {region_a} and {region_b}",
+                lambda: net.add_loss(net.links_between(region_a, region_b), float(percent), float(retransmit_ms)))
     return {"regions": [region_a, region_b], "percent": float(percent), "links": len(links), "injected_ns": started}
 
 
 def remove_region_loss(region_a: str, region_b: str, configuration: Configuration = None) -> dict[str, Any]:
     """Remove the loss ``add_region_loss`` added between two regions."""
     net = network(resolve(configuration))
-    try:
-        removed = net.remove_loss(net.links_between(region_a, region_b))
-    except Tier7Error as exc:
-        raise ActivityFailed(f"remove loss between {region_a} and {region_b}: {exc}") from None
+    removed = _do(f"remove loss between {region_a} and {region_b}",
+                  lambda: net.remove_loss(net.links_between(region_a, region_b)))
     return {"regions": [region_a, region_b], "removed_toxics": removed, "heal": True}
 
 

@@ -33,6 +33,9 @@ def test_bundled_catalogue_is_valid_and_complete():
         assert all(c in CRITERIA_BY_ID and CRITERIA_BY_ID[c].built for c in m.only + m.must_fail + m.must_not_fail)
         assert m.healthy == (not m.switches), m.id  # only the baseline runs without a switch
     assert not [m for m in mutants if m.healthy and set(m.must_not_fail) != set(m.only)]
+    # the false-FAIL baseline judges every built criterion (it once left out the four added last)
+    built = {c.id for c in CRITERIA_BY_ID.values() if c.built}
+    assert [set(m.only) for m in mutants if m.healthy] == [built]
 
 
 def test_every_switch_is_accepted_by_the_testbed_itself():

@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from ..ring import HarnessRing
+from . import lanes
 from .context import RunContext
 
 MAX_ATTEMPTS = 3            # per key, for writes that certainly did not apply (fail)
@@ -31,34 +32,21 @@ def run(ctx: RunContext, ring: HarnessRing | None = None) -> None:
     prefix = f"fed{ctx.seed}-"
     keys = [f"{prefix}{i}" for i in range(count)]
     acked: dict[str, dict[str, Any]] = {}
-    todo = list(reversed(keys))
     lock = threading.Lock()
 
-    def lane(index: int) -> None:
-        client = ctx.target.kv_client(ctx.history, f"fed-{index}", index, ring=ring)
-        try:
-            while True:
+    def write(client: Any, key: str) -> None:
+        for attempt in range(MAX_ATTEMPTS):
+            kind = client.put(key, f"{key}-v{attempt}")
+            if kind == "ok":
                 with lock:
-                    if not todo:
-                        return
-                    key = todo.pop()
-                for attempt in range(MAX_ATTEMPTS):
-                    kind = client.put(key, f"{key}-v{attempt}")
-                    if kind == "ok":
-                        with lock:
-                            acked[key] = {"entry": client.backend.node, "group": client.backend.group,
-                                          "node": client.backend.node}
-                    if kind != "fail":
-                        break
-        finally:
-            client.close()
+                    acked[key] = {"entry": client.backend.node, "group": client.backend.group,
+                                  "node": client.backend.node}
+            if kind != "fail":
+                break
 
     ctx.progress.set_phase(f"federation: {count} writes routed by the harness's ring")
-    threads = [threading.Thread(target=lane, args=(i,), daemon=True) for i in range(LANES)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
+    lanes.drain(keys, LANES, lambda i: ctx.target.kv_client(ctx.history, f"fed-{i}", i, ring=ring), write,
+                join_timeout_s=300)
     ctx.progress.set_phase("federation: where each key landed (every member's own store)")
     replicas = replica_view(ctx, prefix, sorted(acked))
     ctx.record("federation", {"tenant": tenant, "requested": count, "acked": acked, "replicas": replicas,

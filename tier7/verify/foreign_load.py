@@ -18,7 +18,7 @@ from typing import Any
 
 from ..history import HISTORY_DIR, read_events
 from ..waiting import DeadlineExceeded, wait_until
-from . import interrupt
+from . import interrupt, lanes
 from .context import RunContext
 
 NEMESIS = "nemesis"
@@ -227,27 +227,14 @@ def written_keys(ctx: RunContext) -> list[str]:
 
 def read_back(ctx: RunContext, keys: list[str]) -> list[str]:
     """Read every key once more (recorded, processes ``final-<lane>``); returns the keys never read back."""
-    todo = list(reversed(keys))
     unread: list[str] = []
     lock = threading.Lock()
 
-    def lane(index: int) -> None:
-        client = ctx.target.kv_client(ctx.history, f"final-{index}", index)
-        try:
-            while True:
-                with lock:
-                    if not todo:
-                        return
-                    key = todo.pop()
-                if not any(client.get(key) == "ok" for _ in range(READ_ATTEMPTS)):
-                    with lock:
-                        unread.append(key)
-        finally:
-            client.close()
+    def read(client: Any, key: str) -> None:
+        if not any(client.get(key) == "ok" for _ in range(READ_ATTEMPTS)):
+            with lock:
+                unread.append(key)
 
-    lanes = [threading.Thread(target=lane, args=(i,), daemon=True) for i in range(min(READ_LANES, max(1, len(keys))))]
-    for thread in lanes:
-        thread.start()
-    for thread in lanes:
-        thread.join(timeout=120)
+    lanes.drain(keys, READ_LANES, lambda i: ctx.target.kv_client(ctx.history, f"final-{i}", i), read,
+                join_timeout_s=120)
     return sorted(unread)
