@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import logging
 import time
 from typing import Any
 
@@ -13,8 +14,11 @@ from prometheus_client import CollectorRegistry
 
 from .config import Cluster, NodeSpec
 from .geo import routes
+from .logs import event
 from .transport import TransportManager
 from .web import HttpError
+
+log = logging.getLogger("testbed.forward")
 
 INTERNAL_HEADER = "x-cluster-auth"
 FAILED_LAST_S = 5.0  # a member whose request failed is tried after the others this long (a dead leader's
@@ -85,6 +89,9 @@ class Forwarder:
                         self.leader_hint.pop(group, None)
                     continue
                 except (httpx.TimeoutException, httpx.TransportError) as exc:
+                    # a 504 says only "outcome unknown": the node's log says why (WARNING: not a failure)
+                    event(log, "forward_outcome_unknown", logging.WARNING, group=group, member=member.name,
+                          error=f"{exc.__class__.__name__}: {str(exc)[:200]}")
                     self.failed_at[member.name] = time.monotonic()
                     if self.leader_hint.get(group) == member.name:  # the next request tries the others first
                         self.leader_hint.pop(group, None)

@@ -16,6 +16,7 @@ from typing import Any
 from .config import Cluster, NodeSpec
 
 KEEP_ALIVE_S = 120.0  # idle HTTP/2 connections kept this long (peers reuse them; a TLS handshake costs CPU)
+MAX_REQUESTS_PER_CONNECTION = 2**62  # no limit in practice (hypercorn's default, 1000, cut in-flight requests)
 
 
 class _NoLifespan:
@@ -63,6 +64,10 @@ async def serve_transport(cluster: Cluster, me: NodeSpec, app: Any, started: Any
     config.keep_alive_timeout = KEEP_ALIVE_S
     config.graceful_timeout = 1.0
     config.h2_max_concurrent_streams = 200
+    # hypercorn ends an h2 connection after 1000 requests (GOAWAY, then closes it): the requests in flight
+    # at that moment were answered 504 outcome_unknown, 1 to 8 per minute on a healthy testbed under load
+    # (bench/transport_flaps.py). Inter-node connections are meant to live as long as their peers.
+    config.keep_alive_max_requests = MAX_REQUESTS_PER_CONNECTION
     try:
         await serve(_NoLifespan(app), config, shutdown_trigger=stop.wait, mode="asgi")
     except OSError as exc:  # a port taken since init: peers' h2/h3 requests are refused and go elsewhere

@@ -231,3 +231,29 @@ def test_a_failed_handshake_leaves_no_unretrieved_error_behind(tmp_path, monkeyp
         return reported
 
     assert asyncio.run(scenario()) == []
+
+
+def test_an_answer_failed_after_its_request_was_cancelled_is_not_an_error():
+    """A connection that terminates fails every pending answer, also one whose request was cancelled in
+    the meantime; nobody awaits it any more, and asyncio must not log it as ERROR (it did, under load)."""
+    import gc
+
+    from testbed.transport_h3 import _Answer
+
+    async def scenario() -> list[str]:
+        loop = asyncio.get_running_loop()
+        reported: list[str] = []
+        loop.set_exception_handler(lambda _loop, context: reported.append(context.get("message", "")))
+        answer = _Answer()
+        waiter = loop.create_task(asyncio.wait_for(asyncio.shield(answer.done), 10))
+        await asyncio.sleep(0)
+        waiter.cancel()  # the forwarded request was cancelled
+        await asyncio.gather(waiter, return_exceptions=True)
+        answer.done.set_exception(httpx.ReadError("QUIC connection closed"))  # then the connection died
+        del answer
+        for _ in range(3):
+            gc.collect()
+            await asyncio.sleep(0)
+        return reported
+
+    assert asyncio.run(scenario()) == []

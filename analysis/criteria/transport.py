@@ -13,7 +13,9 @@ Judge, from the harness's own evidence first (each answer's ``transport``), the 
 - a ``transport_switch`` log line h2 -> h3 for the pair lies between the injection and the removal, and one
   h3 -> h2 after the removal; the first ``h2`` answer after the removal also comes within switch_max_s;
 - no acknowledged write lost; at most max_errors_per_switch failed writes within switch_window_s of each
-  switch (the moment the answers changed protocol), and at most max_error_fraction failed overall.
+  switch (the moment the answers changed protocol, or any node's logged switch of the pair: a node that
+  cuts its in-flight requests when it switches may answer on the new protocol only seconds later), and at
+  most max_error_fraction failed overall.
 UNKNOWN below the evidence floors ([evidence] transport_*) or without an injection on record.
 """
 
@@ -48,6 +50,15 @@ def _log_switch(lines: list[dict[str, Any]], pair: str, frm: str, to: str, after
     return None
 
 
+def _pair_switches(lines: list[dict[str, Any]], pair: str, to: str, after: float,
+                   before: float | None) -> list[dict[str, Any]]:
+    """Logged switches to ``to`` of the pair, from either side (``a/b`` or ``b/a``), between two wall times
+    (with the same 0.5 s slack as the log check)."""
+    sides = {pair, "/".join(reversed(pair.split("/")))}
+    return [line for line in lines if line.get("pair") in sides and line.get("to") == to
+            and float(line.get("ts") or 0) >= after - 0.5 and (before is None or float(line.get("ts") or 0) <= before + 0.5)]
+
+
 def judge(facts: RunFacts, analysis: Any = None) -> CriterionResult:
     criterion = CRITERIA_BY_ID["transport"]
     plan, floors = facts.plan["transport"], facts.plan["evidence"]
@@ -79,10 +90,18 @@ def judge(facts: RunFacts, analysis: Any = None) -> CriterionResult:
                          float(removed["wall"]) + 0.5)
     log_down = _log_switch(recorded.get("switch_log") or [], pair, "h3", "h2", float(removed["wall"]) - 0.5, None)
     window_ns = int(float(plan["switch_window_s"]) * 1e9)
+    offset_ns = int(injected["t_ns"]) - float(injected["wall"]) * 1e9  # wall (logs) -> the history's clock
+    lines = recorded.get("switch_log") or []
     per_switch = {}
-    for name, at in (("up", first_h3), ("down", first_h2)):
-        if at is not None:
-            per_switch[name] = [r for r in errors if abs(r["t_ns"] - at["t_ns"]) <= window_ns]
+    for name, at, to, since, until in (("up", first_h3, "h3", float(injected["wall"]), float(removed["wall"])),
+                                       ("down", first_h2, "h2", float(removed["wall"]), None)):
+        # the moments the pair switched: the first answer on the new protocol, and every node's logged
+        # switch (in-flight requests are cut when the node switches; its answers may name the new protocol
+        # only seconds later, e.g. after the forwarder tried a same-region follower for a while)
+        anchors = [at["t_ns"]] if at is not None else []
+        anchors += [int(float(line["ts"]) * 1e9 + offset_ns) for line in _pair_switches(lines, pair, to, since, until)]
+        if anchors:
+            per_switch[name] = [r for r in errors if any(abs(r["t_ns"] - a) <= window_ns for a in anchors)]
     lost = (recorded.get("read_back") or {}).get("lost") or []
     latency = {p: [float(r["latency_ms"]) for r in rows if r.get("transport") == p and r.get("status") == 200]
                for p in PROTOCOLS}
