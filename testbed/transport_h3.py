@@ -13,6 +13,12 @@ on h3, a request whose connection received nothing at all from the peer (not eve
 which a live QUIC stack sends within ~RTT + 25 ms whatever the application does) for ``liveness_s`` after it
 was sent closes the connection: ``httpx.ReadError`` (the request may have arrived), instead of waiting the
 whole request timeout (4.5 s) on a dead peer. A live peer that is merely slow to answer is waited for.
+
+A peer killed and restarted while our connection idled has no state for it: its new process drops (or
+answers with noise) the connection's packets, and a request sent there could only end in a 504 "outcome
+unknown" (seen as a ReadTimeout after 5 s). So a connection whose peer has sent nothing for
+``STALE_AFTER_S`` is checked with a QUIC PING before a request goes out on it, and replaced by a fresh
+handshake if the PING is not acknowledged within the liveness bound: nothing was sent, so nothing is unknown.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from aioquic.quic.connection import QuicConnection
 from aioquic.quic.events import ConnectionTerminated, QuicEvent, StreamReset
 
 IDLE_TIMEOUT_S = 60.0  # QUIC idle timeout: a connection unused this long is closed (and reopened on need)
+STALE_AFTER_S = 2.0  # a connection whose peer sent nothing this long is PINGed before a request goes out on it
 
 
 def _retrieved(future: asyncio.Future) -> None:
@@ -95,6 +102,25 @@ class H3Protocol(QuicConnectionProtocol):
                     answer.done.set_result(None)
 
 
+async def _answers_ping(protocol: H3Protocol, within_s: float) -> bool:
+    """True when the peer acknowledges a QUIC PING within ``within_s`` seconds."""
+    waiter: asyncio.Future = asyncio.get_running_loop().create_future()
+    waiter.add_done_callback(_retrieved)  # aioquic fails pending pings when the connection ends later
+    uid = id(waiter)
+    protocol._ping_waiters[uid] = waiter
+    protocol._quic.send_ping(uid)
+    protocol.transmit()
+    try:
+        await asyncio.wait_for(asyncio.shield(waiter), within_s)
+        return True
+    except (TimeoutError, ConnectionError):
+        return False
+    finally:
+        protocol._ping_waiters.pop(uid, None)
+        if not waiter.done():
+            waiter.cancel()
+
+
 class H3Peer:
     """One peer's HTTP/3 link: ``address`` is ``host:port`` (the fault proxy's UDP relay for that peer)."""
 
@@ -137,9 +163,26 @@ class H3Peer:
                                          f"{exc.__class__.__name__}") from None
             return protocol
 
+    async def _live_connection(self) -> H3Protocol:
+        """The connection, checked with a QUIC PING first when the peer has been silent ``STALE_AFTER_S``.
+
+        A peer restarted since the connection was made (a leader kill, then its restart) has no state for it
+        and silently drops its packets: a request sent there could only end as "outcome unknown" (504) after
+        the liveness bound. Found stale before anything is sent, the connection is replaced by a fresh
+        handshake, whose failure is a clean ``httpx.ConnectError`` (certainly not sent).
+        """
+        protocol = await self._connection()
+        if time.monotonic() - protocol.last_received < STALE_AFTER_S:
+            return protocol
+        liveness_s = max(self.connect_timeout_s, 4 * protocol.smoothed_rtt_s())
+        if await _answers_ping(protocol, liveness_s):
+            return protocol
+        self._drop(protocol)
+        return await self._connection()
+
     async def post(self, path: str, body: bytes, headers: dict[str, str], timeout_s: float) -> tuple[int, bytes]:
         """(status, body) of ``POST path``; raises httpx errors as the module docstring says."""
-        protocol = await self._connection()
+        protocol = await self._live_connection()
         stream_id = protocol._quic.get_next_available_stream_id()
         answer = _Answer()
         protocol.answers[stream_id] = answer

@@ -21,7 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from testbed.config import load_cluster
+from testbed import transport_h3
+from testbed.config import free_dual_ports, load_cluster
 from testbed.forward import Forwarder
 from testbed.tls import SERVER_NAME, make_cluster_tls
 from testbed.transport import TransportManager
@@ -77,21 +78,24 @@ class _Back(asyncio.DatagramProtocol):
         self.relay.from_upstream(data)
 
 
-async def h3_server_and_relay(tmp_path: Path):
+def start_h3_server(tls: dict, port: int) -> tuple[asyncio.Event, asyncio.Task]:
+    """hypercorn serving ``app`` over h2 and h3 on ``port``; set the event to stop it, await the task."""
     from hypercorn.asyncio import serve
     from hypercorn.config import Config
 
-    tls = make_cluster_tls(tmp_path, "127.0.0.1")
-    loop = asyncio.get_running_loop()
-    probe, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, local_addr=("127.0.0.1", 0))
-    port = probe.get_extra_info("sockname")[1]
-    probe.close()
     config = Config()
     config.bind, config.quic_bind = [f"127.0.0.1:{port}"], [f"127.0.0.1:{port}"]
     config.certfile, config.keyfile = tls["cert"], tls["key"]
     config.accesslog = config.errorlog = None
     stop = asyncio.Event()
-    server = loop.create_task(serve(app, config, shutdown_trigger=stop.wait, mode="asgi"))
+    return stop, asyncio.get_running_loop().create_task(serve(app, config, shutdown_trigger=stop.wait, mode="asgi"))
+
+
+async def h3_server_and_relay(tmp_path: Path):
+    tls = make_cluster_tls(tmp_path, "127.0.0.1")
+    loop = asyncio.get_running_loop()
+    port = free_dual_ports(1, "127.0.0.1")[0]  # hypercorn binds it for TCP and UDP (a UDP-only pick once clashed)
+    stop, server = start_h3_server(tls, port)
     relay = Relay(("127.0.0.1", port))
     front, _ = await loop.create_datagram_endpoint(lambda: relay, local_addr=("127.0.0.1", 0))
     relay.back, _ = await loop.create_datagram_endpoint(lambda: _Back(relay), local_addr=("127.0.0.1", 0))
@@ -99,17 +103,24 @@ async def h3_server_and_relay(tmp_path: Path):
     return tls, relay, address, stop, server, front
 
 
+async def first_answer(peer: H3Peer, server: asyncio.Task) -> None:
+    """Polls ``/fast`` until the server that just started answers 200 (bounded: 50 tries)."""
+    for _ in range(50):  # hypercorn binds within milliseconds
+        assert not server.done(), f"the h3 server did not start: {server.exception()!r}"
+        try:
+            assert (await peer.post("/fast", b"{}", {}, 5.0))[0] == 200
+            return
+        except httpx.ConnectError:
+            await asyncio.sleep(0.1)
+    raise AssertionError("no HTTP/3 answer from the server in 50 tries")
+
+
 def test_h3_to_a_silent_peer_fails_fast_and_a_slow_live_peer_is_waited_for(tmp_path):
     async def run():
         tls, relay, address, stop, server, front = await h3_server_and_relay(tmp_path)
         peer = H3Peer(address, tls["cert"], SERVER_NAME, 0.5)
         try:
-            for _ in range(50):  # hypercorn binds within milliseconds
-                try:
-                    assert (await peer.post("/fast", b"{}", {}, 5.0))[0] == 200
-                    break
-                except httpx.ConnectError:
-                    await asyncio.sleep(0.1)
+            await first_answer(peer, server)
             started = time.monotonic()
             assert (await peer.post("/slow", b"{}", {}, 5.0))[0] == 200  # 1.5 s > the 0.5 s liveness bound
             slow = time.monotonic() - started
@@ -132,6 +143,43 @@ def test_h3_to_a_silent_peer_fails_fast_and_a_slow_live_peer_is_waited_for(tmp_p
     slow, dead = asyncio.run(run())
     assert slow >= 1.4
     assert dead < 2.0, f"a silent QUIC peer held the request {dead:.2f} s (request timeout 5 s)"
+
+
+def test_h3_to_a_restarted_peer_opens_a_new_connection_instead_of_failing(tmp_path, monkeypatch):
+    """The peer was killed and restarted while our connection idled: the new process drops its packets."""
+    monkeypatch.setattr(transport_h3, "STALE_AFTER_S", 0.0)  # every request finds the connection "idle"
+
+    async def run():
+        tls, relay, address, stop, server, front = await h3_server_and_relay(tmp_path)
+        peer = H3Peer(address, tls["cert"], SERVER_NAME, 0.5)
+        restarted_port = free_dual_ports(1, "127.0.0.1")[0]
+        stop2, server2 = start_h3_server(tls, restarted_port)
+        try:
+            await first_answer(peer, server)
+            before = peer.protocol
+            # the restarted process: same address behind the relay, no state for our QUIC connection
+            relay.upstream = ("127.0.0.1", restarted_port)
+            started = time.monotonic()
+            for _ in range(50):  # the second server binds within milliseconds; ReadError would fail the test
+                assert not server2.done(), f"the second h3 server did not start: {server2.exception()!r}"
+                try:
+                    status, _ = await peer.post("/fast", b"{}", {}, 5.0)
+                    break
+                except httpx.ConnectError:
+                    await asyncio.sleep(0.1)
+            assert status == 200
+            assert peer.protocol is not before, "the request went out on the dead connection"
+            return time.monotonic() - started
+        finally:
+            peer.close()
+            front.close()
+            relay.back.close()
+            for event, task in ((stop, server), (stop2, server2)):
+                event.set()
+                await asyncio.wait_for(task, 10)
+
+    took = asyncio.run(run())
+    assert took < 3.0, f"reconnecting to the restarted peer took {took:.2f} s"
 
 
 @pytest.fixture(scope="module")
