@@ -30,10 +30,16 @@ async def _load(urls: list[str], token: str, count: int, concurrency: int = 48) 
     for i in range(count):
         queue.put_nowait(i)
     started = time.perf_counter()
+    done = [0]
+    step = max(1, count // 10)  # progress every ~10 % (100k keys take minutes)
 
     async def worker(w: int, client: httpx.AsyncClient) -> None:
         while not queue.empty():
             i = queue.get_nowait()
+            done[0] += 1
+            if done[0] % step == 0:
+                elapsed = time.perf_counter() - started
+                print(f"  {done[0]:,} of {count:,} keys sent in {elapsed:.0f} s", flush=True)
             for _ in range(20):
                 try:
                     answer = await client.put(f"{urls[(i + w) % len(urls)]}/v1/kv/b{i}",

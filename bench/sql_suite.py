@@ -46,8 +46,14 @@ def load(url: str, token: str, rows: list[dict], batch: int, clients: int) -> fl
             raise SystemExit(f"batch not acknowledged: {answer.status_code} {answer.text[:200]}")
 
     began = time.perf_counter()
+    step = max(1, len(batches) // 10)  # progress every ~10 % (1M rows take minutes)
     with ThreadPoolExecutor(clients) as pool:
-        list(pool.map(send, batches))
+        for done, _ in enumerate(pool.map(send, batches), 1):
+            if done % step == 0 or done == len(batches):
+                loaded = min(done * batch, len(rows))
+                elapsed = time.perf_counter() - began
+                print(f"  loaded {loaded:,} of {len(rows):,} rows in {elapsed:.0f} s "
+                      f"({loaded / elapsed:.0f} rows/s)", flush=True)
     return time.perf_counter() - began
 
 

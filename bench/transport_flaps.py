@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -29,8 +30,20 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=120)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--spawn-rate", type=int, default=60)
+    parser.add_argument("--keep", action="store_true", help="keep the testbed and run folder (logs, history)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="transport-flaps-"))
+    try:
+        return measure(folder, args)
+    finally:
+        if args.keep:
+            print(f"kept {folder}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def measure(folder: Path, args: argparse.Namespace) -> int:
+    """One testbed in ``folder``, the mixed load, then switches, outcomes and noisy log lines counted."""
     target = TestbedTarget.create(folder / "tb")
     try:
         target.start(timeout=60)

@@ -179,3 +179,13 @@ def test_the_engine_imports_no_orchestration():
             offenders += [f"{path.name}: {n}" for n in names
                           if (n.startswith("tier7") and n not in allowed) or n.split(".")[0] in ("chaos", "testbed")]
     assert offenders == []
+
+
+def test_leader_kills_cover_every_group_and_quick_rotates_one_kill_by_seed():
+    from tier7.verify.criteria.failover import kill_targets
+
+    groups = ["g0", "g1", "g2"]
+    full, quick = load_plan()["sizes"], load_plan(quick=True)["sizes"]
+    assert kill_targets(groups, full, 7) == groups  # the plan: one kill per group
+    assert kill_targets(groups + ["g3"], full, 7) == groups + ["g3"]  # more groups than kills: each still once
+    assert [kill_targets(groups, quick, seed) for seed in range(3)] == [["g0"], ["g1"], ["g2"]]

@@ -40,23 +40,16 @@ def _first(rows: list[dict[str, Any]], protocol: str, since_ns: int) -> dict[str
     return next((r for r in rows if r["t_ns"] >= since_ns and r.get("transport") == protocol), None)
 
 
-def _log_switch(lines: list[dict[str, Any]], pair: str, frm: str, to: str, after: float,
-                before: float | None) -> dict[str, Any] | None:
-    for line in sorted(lines, key=lambda x: x.get("ts") or 0):
-        ts = float(line.get("ts") or 0)
-        if line.get("pair") == pair and line.get("from") == frm and line.get("to") == to and ts >= after \
-                and (before is None or ts <= before):
-            return line
-    return None
-
-
-def _pair_switches(lines: list[dict[str, Any]], pair: str, to: str, after: float,
-                   before: float | None) -> list[dict[str, Any]]:
-    """Logged switches to ``to`` of the pair, from either side (``a/b`` or ``b/a``), between two wall times
-    (with the same 0.5 s slack as the log check)."""
-    sides = {pair, "/".join(reversed(pair.split("/")))}
-    return [line for line in lines if line.get("pair") in sides and line.get("to") == to
-            and float(line.get("ts") or 0) >= after - 0.5 and (before is None or float(line.get("ts") or 0) <= before + 0.5)]
+def _switches(lines: list[dict[str, Any]], pair: str, to: str, after: float, before: float | None,
+              frm: str | None = None, either_side: bool = False) -> list[dict[str, Any]]:
+    """Logged switches of ``pair`` to ``to`` (only from ``frm`` when given; logged by either side, ``a/b`` or
+    ``b/a``, when ``either_side``) with ``after <= ts <= before`` (wall seconds; ``before`` None: no end),
+    in time order."""
+    sides = {pair, "/".join(reversed(pair.split("/")))} if either_side else {pair}
+    found = [line for line in lines if line.get("pair") in sides and line.get("to") == to
+             and (frm is None or line.get("from") == frm) and float(line.get("ts") or 0) >= after
+             and (before is None or float(line.get("ts") or 0) <= before)]
+    return sorted(found, key=lambda line: float(line.get("ts") or 0))
 
 
 def judge(facts: RunFacts, analysis: Any = None) -> CriterionResult:
@@ -86,12 +79,13 @@ def judge(facts: RunFacts, analysis: Any = None) -> CriterionResult:
     during = [r for r in rows if first_h3 and first_h3["t_ns"] <= r["t_ns"] < t_out and r.get("status") == 200]
     h3_share = sum(r.get("transport") == "h3" for r in during) / len(during) if during else 0.0
     h2_before = sum(r.get("transport") == "h2" for r in before) / len(before) if before else 0.0
-    log_up = _log_switch(recorded.get("switch_log") or [], pair, "h2", "h3", float(injected["wall"]) - 0.5,
-                         float(removed["wall"]) + 0.5)
-    log_down = _log_switch(recorded.get("switch_log") or [], pair, "h3", "h2", float(removed["wall"]) - 0.5, None)
+    lines = recorded.get("switch_log") or []
+    # 0.5 s of slack each way: the log's wall clock and the history's are read in different processes
+    log_up = next(iter(_switches(lines, pair, "h3", float(injected["wall"]) - 0.5, float(removed["wall"]) + 0.5,
+                                 frm="h2")), None)
+    log_down = next(iter(_switches(lines, pair, "h2", float(removed["wall"]) - 0.5, None, frm="h3")), None)
     window_ns = int(float(plan["switch_window_s"]) * 1e9)
     offset_ns = int(injected["t_ns"]) - float(injected["wall"]) * 1e9  # wall (logs) -> the history's clock
-    lines = recorded.get("switch_log") or []
     per_switch = {}
     for name, at, to, since, until in (("up", first_h3, "h3", float(injected["wall"]), float(removed["wall"])),
                                        ("down", first_h2, "h2", float(removed["wall"]), None)):
@@ -99,7 +93,7 @@ def judge(facts: RunFacts, analysis: Any = None) -> CriterionResult:
         # switch (in-flight requests are cut when the node switches; its answers may name the new protocol
         # only seconds later, e.g. after the forwarder tried a same-region follower for a while)
         anchors = [at["t_ns"]] if at is not None else []
-        anchors += [int(float(line["ts"]) * 1e9 + offset_ns) for line in _pair_switches(lines, pair, to, since, until)]
+        anchors += [int(float(line["ts"]) * 1e9 + offset_ns) for line in _switches(lines, pair, to, since - 0.5, None if until is None else until + 0.5, either_side=True)]
         if anchors:
             per_switch[name] = [r for r in errors if any(abs(r["t_ns"] - a) <= window_ns for a in anchors)]
     lost = (recorded.get("read_back") or {}).get("lost") or []

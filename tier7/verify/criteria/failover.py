@@ -41,9 +41,21 @@ def run(ctx: RunContext) -> None:
         ctx.record("failover", facts)
 
 
+def kill_targets(groups: list[str], sizes: dict[str, Any], seed: int) -> list[str]:
+    """The group of each leader kill, in order: ``leader_kills`` of them, and every group at least once
+    unless ``kill_every_group`` is false (``--quick``: then the seed picks the first group, so repeated runs
+    with other seeds cover every group)."""
+    kills, first = int(sizes["leader_kills"]), 0
+    if sizes.get("kill_every_group", True):
+        kills = max(kills, len(groups))
+    else:
+        first = seed % len(groups)
+    return [groups[(first + index) % len(groups)] for index in range(kills)]
+
+
 def _run(ctx: RunContext, facts: dict[str, Any]) -> None:
     groups = sorted({n.group for n in ctx.nodes()})
-    kills = max(int(ctx.sizes["leader_kills"]), len(groups))
+    targets = kill_targets(groups, ctx.sizes, ctx.seed)
     ctx.progress.set_phase("failover: starting load")
     logs = ctx.run_dir / "harness"
     command = start_load(ctx, LOAD_DURATION_S)
@@ -67,9 +79,8 @@ def _run(ctx: RunContext, facts: dict[str, Any]) -> None:
             facts["error"] = f"the load stopped before the first kill: {command.tail()}"
             return
         election_max_s = float(ctx.plan["failover"]["election_max_s"])
-        for index in range(kills):
-            group = groups[index % len(groups)]
-            ctx.progress.set_phase(f"failover: kill leader of {group} ({index + 1}/{kills})")
+        for index, group in enumerate(targets):
+            ctx.progress.set_phase(f"failover: kill leader of {group} ({index + 1}/{len(targets)})")
             before = observe(ctx.nodes())
             status = run_to_end(["chaos", "run", "kill-raft-leader", "--var", f"group={group}",
                                  "--var", f"failover_s:float={election_max_s}",
