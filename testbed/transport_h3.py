@@ -12,7 +12,10 @@ the fault proxy closes the client's side when the upstream goes away, so h2 fail
 on h3, a request whose connection received nothing at all from the peer (not even the ACK of the request,
 which a live QUIC stack sends within ~RTT + 25 ms whatever the application does) for ``liveness_s`` after it
 was sent closes the connection: ``httpx.ReadError`` (the request may have arrived), instead of waiting the
-whole request timeout (4.5 s) on a dead peer. A live peer that is merely slow to answer is waited for.
+whole request timeout (4.5 s) on a dead peer. A live peer that is merely slow to answer is waited for. The
+same holds for a peer killed with the request in flight, after it had acknowledged it: silent for the
+liveness bound and not acknowledging a QUIC PING, it is dead (it cost the whole request timeout: writes to a
+group whose leader was killed resumed only after 5 s when the pair was on h3).
 
 A peer killed and restarted while our connection idled has no state for it: its new process drops (or
 answers with noise) the connection's packets, and a request sent there could only end in a 504 "outcome
@@ -197,19 +200,31 @@ class H3Peer:
         # a peer is alive if it sent anything within this bound: the handshake's own bound, or 4 RTTs on a
         # slow path (room for a lost datagram's retransmission after aioquic's PTO, ~1.5-2 RTT)
         liveness_s = max(self.connect_timeout_s, 4 * protocol.smoothed_rtt_s())
-        try:
-            await asyncio.wait_for(asyncio.shield(answer.done), min(liveness_s, timeout_s))
-        except TimeoutError:
-            if protocol.last_received < sent and not answer.done.done():
+        while not answer.done.done():
+            remaining = timeout_s - (time.monotonic() - sent)
+            if remaining <= 0:
+                protocol.answers.pop(stream_id, None)
+                raise httpx.ReadTimeout(f"no HTTP/3 answer in {timeout_s:g} s")
+            try:
+                await asyncio.wait_for(asyncio.shield(answer.done), min(liveness_s, remaining))
+                break
+            except TimeoutError:
+                pass
+            if answer.done.done():
+                break
+            # Silent for the liveness bound: nothing at all since the request left (not even its ACK), or a
+            # peer that answered before and then stopped (killed with this request in flight) and no longer
+            # acknowledges a PING. A live peer only slow to commit still ACKs: it is waited for.
+            silent = protocol.last_received < sent or (
+                time.monotonic() - protocol.last_received >= liveness_s
+                and not await _answers_ping(protocol, min(liveness_s, max(remaining, 0.01))))
+            if silent and not answer.done.done():
                 protocol.answers.pop(stream_id, None)
                 self._drop(protocol)  # fails this request and any other on the dead connection
                 raise httpx.ReadError(f"QUIC peer {self.addr[0]}:{self.addr[1]} sent nothing in {liveness_s:.2g} s "
-                                      "(down, stopped or cut off)") from None
-            try:  # alive, only slow to answer: wait for the rest of the request timeout
-                await asyncio.wait_for(asyncio.shield(answer.done), max(0.0, timeout_s - (time.monotonic() - sent)))
-            except TimeoutError:
-                protocol.answers.pop(stream_id, None)
-                raise httpx.ReadTimeout(f"no HTTP/3 answer in {timeout_s:g} s") from None
+                                      "(down, stopped or cut off)")
+        if (error := answer.done.exception()) is not None:  # the connection ended under the request
+            raise error
         return answer.status, b"".join(answer.chunks)
 
     def _drop(self, protocol: H3Protocol) -> None:

@@ -145,6 +145,37 @@ def test_h3_to_a_silent_peer_fails_fast_and_a_slow_live_peer_is_waited_for(tmp_p
     assert dead < 2.0, f"a silent QUIC peer held the request {dead:.2f} s (request timeout 5 s)"
 
 
+def test_h3_request_in_flight_when_the_peer_dies_fails_within_the_liveness_bound(tmp_path):
+    """The peer acknowledged the request (so something came back after it was sent), then was killed while
+    answering it: nothing more comes back. It used to cost the whole request timeout (ReadTimeout)."""
+    async def run():
+        tls, relay, address, stop, server, front = await h3_server_and_relay(tmp_path)
+        peer = H3Peer(address, tls["cert"], SERVER_NAME, 0.5)
+        try:
+            await first_answer(peer, server)
+            asked = time.monotonic()
+            request = asyncio.ensure_future(peer.post("/slow", b"{}", {}, 5.0))  # answers after 1.5 s
+            for _ in range(100):  # bounded (1 s): until the peer's ACK of the request came back
+                if peer.protocol is not None and peer.protocol.last_received > asked:
+                    break
+                await asyncio.sleep(0.01)
+            assert peer.protocol is not None and peer.protocol.last_received > asked, "no ACK of the request"
+            relay.dead = True  # killed while committing it
+            started = time.monotonic()
+            with pytest.raises(httpx.ReadError, match="sent nothing"):
+                await request
+            return time.monotonic() - started
+        finally:
+            peer.close()
+            front.close()
+            relay.back.close()
+            stop.set()
+            await asyncio.wait_for(server, 10)
+
+    took = asyncio.run(run())
+    assert took < 2.5, f"a peer killed under the request held it {took:.2f} s (request timeout 5 s)"
+
+
 def test_h3_to_a_restarted_peer_opens_a_new_connection_instead_of_failing(tmp_path, monkeypatch):
     """The peer was killed and restarted while our connection idled: the new process drops its packets."""
     monkeypatch.setattr(transport_h3, "STALE_AFTER_S", 0.0)  # every request finds the connection "idle"
