@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 from typing import Any
 
@@ -27,6 +28,8 @@ from .web import HttpError, Request, field, send_bytes, send_json
 
 log = logging.getLogger("testbed.api")
 KV_OPS = {"put", "get", "cas", "delete", "create_tenant"}
+WRITE_OPS = {"put", "cas", "delete", "create_tenant"}  # forwarded with an op id: applied at most once
+MAX_OP_ID_CHARS = 64
 MAX_HOPS = 4  # redirects one KV operation may follow between groups while a rebalance settles
 
 
@@ -399,6 +402,10 @@ class NodeApp:
     async def _route_op(self, op: dict[str, Any], owner: str, hops: int) -> tuple[int, dict]:
         if owner == self.me.group:
             return await self._apply(op, hops)
+        if op["op"] in WRITE_OPS and "op_id" not in op:
+            # one id for every attempt of this write: the forwarder may retry it after an unknown outcome
+            # and the owning group's state machine applies it once (KVState.once)
+            op = {**op, "op_id": secrets.token_hex(16)}
         status, payload = await self.forwarder.send(owner, {**op, "epoch": self.ring.epoch, "hops": hops})
         self.metrics.forwarded.labels(to_group=owner, outcome=str(status)).inc()
         payload["forwarded_by"] = self.me.name
@@ -420,6 +427,9 @@ class NodeApp:
         op = await r.json_object()
         if op.get("op") not in KV_OPS or not isinstance(op.get("tenant"), str) or not isinstance(op.get("key"), str):
             raise HttpError(400, "bad_request", "malformed internal operation")
+        op_id = op.get("op_id")
+        if op_id is not None and not (isinstance(op_id, str) and 0 < len(op_id) <= MAX_OP_ID_CHARS):
+            raise HttpError(400, "bad_request", "malformed internal operation id")
         hops = op.get("hops", 0)
         hops = hops if isinstance(hops, int) and not isinstance(hops, bool) and 0 <= hops <= MAX_HOPS else MAX_HOPS
         owner = self._owner(op["tenant"], op["key"])
@@ -457,6 +467,8 @@ class NodeApp:
             "create_tenant": (state.create_if_absent, (op["tenant"], op["key"], op.get("value"))),
         }
         command, args = commands[op["op"]]
+        if isinstance(op.get("op_id"), str) and op["op"] in WRITE_OPS:  # a forwarded write: at most once
+            command, args = state.once, (op["op_id"], command.__name__, args)
         if op["op"] == "get" and self._stale_read(op):
             return self._local_answer(op)
         deadline = time.monotonic() + self.retry_deadline

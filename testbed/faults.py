@@ -69,6 +69,9 @@ SWITCHES: dict[str, tuple[Callable[[str, Any], Any], str]] = {
                                         "whatever the latency or loss"),
     "transport_switch_drops_inflight": (_flag, "a transport switch closes the old protocol's connections at "
                                                "once: requests in flight on them fail"),
+    "forward_answer_lost_fraction": (_fraction, "the answers of a share of forwarded writes are dropped once "
+                                                "after the owning group applied them (the forwarder sees a "
+                                                "connection lost after sending)"),
     "sql_drops_group_rows": (_flag, "the SQL coordinator silently leaves the last group's partition out of "
                                     "every query (answers 200 over part of the data)"),
     "blob_truncates_large": (_flag, "the blob API stores objects over 8 MiB without their last 64 KiB; the PUT "

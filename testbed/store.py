@@ -15,6 +15,13 @@ from .rebalance_state import RebalanceState
 from .ring import point
 
 SYSTEM_TENANT = "_system"
+# Results of writes applied under an op id (``once``): kept for the newest OPS_REMEMBERED of them, within
+# OPS_REMEMBERED_BYTES. A forwarder retries a write within its retry deadline (3 s), i.e. a few thousand
+# writes later at most on this machine; evicting by count and size (both computed from replicated data) keeps
+# every member's table identical.
+OPS_REMEMBERED = 16_384
+OPS_REMEMBERED_BYTES = 16 * 2 ** 20
+WRITE_COMMANDS = {"put", "cas", "delete", "create_if_absent"}
 
 
 def selected(label: str, fraction: float) -> bool:
@@ -47,6 +54,9 @@ class KVState(RebalanceState, SyncObjConsumer):
         # testbed.sql_model.EVENT_COLUMNS order) and the ids seen, so an append is applied at most once per id.
         self.events: dict[str, list[tuple]] = {}
         self.event_ids: dict[str, set[int]] = {}
+        # op id -> (result, size) of the writes applied through ``once``, oldest first (dicts keep order)
+        self.applied_ops: dict[str, tuple[Any, int]] = {}
+        self.applied_ops_bytes = 0
 
     # -- replicated commands (deterministic: they run on every member in log order) --
 
@@ -102,6 +112,27 @@ class KVState(RebalanceState, SyncObjConsumer):
         self.revision += 1
         space[key] = [value, self.revision]
         return {"created": True, "value": value}
+
+    @replicated
+    def once(self, op_id: str, command: str, args: tuple) -> Any:
+        """Apply the write ``command(*args)`` at most once per ``op_id``: a write retried after an unknown
+        outcome (its answer lost on the way back) returns the first application's result instead of
+        applying again (the Raft dissertation's client sessions, section 6.3). A redirect (the key is served
+        elsewhere: not applied) is not remembered, so a retry is judged afresh."""
+        if command not in WRITE_COMMANDS:
+            raise ValueError(f"not a write command: {command}")
+        if op_id in self.applied_ops:
+            return self.applied_ops[op_id][0]
+        result = getattr(self, command)(*args, _doApply=True)
+        if isinstance(result, dict) and "route" in result:
+            return result
+        size = len(op_id) + len(repr(result))
+        self.applied_ops[op_id] = (result, size)
+        self.applied_ops_bytes += size
+        while len(self.applied_ops) > OPS_REMEMBERED or self.applied_ops_bytes > OPS_REMEMBERED_BYTES:
+            oldest = next(iter(self.applied_ops))
+            self.applied_ops_bytes -= self.applied_ops.pop(oldest)[1]
+        return result
 
     @replicated
     def append_events(self, tenant: str, rows: list[tuple]) -> dict[str, Any]:

@@ -68,7 +68,7 @@ def leader_of(target, group: str) -> tuple[str, int]:
 def broken(tmp_path_factory):
     target = start_cluster(tmp_path_factory.mktemp("broken"), test_faults={
         "tenant_leak": True, "misroute_fraction": 0.05, "lose_write_fraction": 0.05,
-        "critical_log_after_s": 0.5, "kill_misses_server": True})
+        "critical_log_after_s": 0.5, "kill_misses_server": True, "forward_answer_lost_fraction": 0.3})
     yield target
     servers = [p for n in target.nodes() if (p := _pid(target.node_dir(n.name) / "server.pid"))]
     target.stop()
@@ -110,6 +110,30 @@ class TestDataFaults:
         assert ContractClient(broken.nodes()[0].url, other_token, client=http).get("k1", tenant=tenant).status != 403
         log = broken.log_files()[broken.nodes()[0].name].read_text()
         assert "TEST FAULTS ENABLED" in log
+
+    def test_forwarded_writes_whose_answer_was_lost_are_retried_and_applied_once(self, broken, http):
+        """30 % of forwarded answers are dropped after the owner applied the write: the entry node retries
+        (op id) and the owner answers the first application's result. Without the retry these are 504;
+        without the once-per-op-id guard a retried CAS answers 409 and a retried delete ``deleted: false``."""
+        _tenant, token = new_tenant(broken, http)
+        entry = broken.nodes()[0]
+        client = ContractClient(entry.url, token, client=http)
+        keys = [f"once-{i}" for i in range(60)]
+
+        def chain(key: str) -> list:
+            return [client.cas(key, None, "a"), client.cas(key, "a", "b"), client.delete(key)]
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = dict(zip(keys, pool.map(chain, keys), strict=True))
+        forwarded = {k: a for k, a in answers.items() if a[0].body.get("group") != entry.group}
+        assert len(forwarded) >= 20, answers
+        for key, (create, swap, delete) in forwarded.items():
+            assert (create.status, create.body.get("swapped")) == (200, True), (key, create)
+            assert (swap.status, swap.body.get("swapped")) == (200, True), (key, swap)
+            assert (delete.status, delete.body.get("deleted")) == (200, True), (key, delete)
+        retries = [json.loads(line) for line in broken.log_files()[entry.name].read_text().splitlines()
+                   if '"forward_retry"' in line]
+        assert len(retries) >= 10, len(retries)  # the switch fired; each lost answer was retried
 
     def test_one_critical_line_on_the_first_node_only(self, broken):
         logs = broken.log_files()

@@ -48,7 +48,10 @@ def test_the_primary_is_killed_twice_under_load(tmp_path: Path) -> None:
     for kill in kills:  # each kill applied, Sentinel promoted another server, the old primary came back
         assert kill["fault"] == "kill-primary" and kill["exit_status"] == 0, kill
         assert kill["leader_after"] not in (None, kill["node"]) and kill["healed"]
-    assert kills[1]["node"] == kills[0]["leader_after"]  # the second kill hit the promoted primary
+    # the second kill hit the primary of its time, not the restarted old one: usually the server promoted
+    # after the first kill, but Sentinel may fail over once more between the kills (seen: r2 promoted, then
+    # r3 primary at the second kill), so only "not the first kill's server" is a property of the harness
+    assert kills[1]["node"] != kills[0]["node"], kills
     events = [e for p in (tmp_path / "run" / "history").glob("*.jsonl") for e in read_events(p)]
     nemesis = [e for e in events if e.get("process") == "nemesis" and e["type"] == "ok"]
     assert [e["f"] for e in nemesis] == ["kill-primary", "restart-node"] * 2

@@ -12,7 +12,7 @@ from tier7 import runfolder
 from tier7.errors import Tier7Error
 from tier7.history import HistoryWriter, load_history
 from tier7.load.options import LoadOptions
-from tier7.load.summary import pairing_problems, summarize
+from tier7.load.summary import nothing_recorded, pairing_problems, summarize
 from tier7.load.target import from_file
 from tier7.load.tenants import tenant_names, tenant_prefix
 from tier7.load.webui import FaultReader, TopologyReader
@@ -92,3 +92,11 @@ def test_target_files_and_tenant_names(tmp_path):
     assert tenant_prefix("/r/a", 1.5) != tenant_prefix("/r/a", 2.5)  # the same folder again: new tenants
     names = tenant_names(tenant_prefix("/r/a", 1.5), 3)
     assert len(set(names)) == 3 and all(len(n) <= 64 and n[0].isalnum() for n in names)
+
+
+def test_a_run_that_started_users_and_recorded_nothing_is_an_error():
+    """A worker that crashed before its first request left a run with no operation that exited 0."""
+    summary = {"invokes": 0}
+    assert "recorded no operation although 20 user(s)" in nothing_recorded(summary, 20)
+    assert nothing_recorded({"invokes": 1}, 20) is None
+    assert nothing_recorded(summary, 0) is None

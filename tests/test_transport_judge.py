@@ -72,6 +72,16 @@ def _dropped_at_the_logged_switch(data: dict) -> dict:
     return data
 
 
+def _cut_and_retried(data: dict) -> dict:
+    """The same mutant on a target whose nodes retry a forwarded write after a lost connection (op ids make
+    it safe): every client answer is 200 on time, but the nodes log the requests the switch cut."""
+    switch = data["switch_log"][0]
+    data["retry_log"] = [{"node": "g0-us-east", "region": "us-east", "ts": switch["ts"] + 0.01 * i, "pair": PAIR,
+                          "member": "g1-eu-west", "group": "g1", "op": "put", "error": "ReadError: closed"}
+                         for i in range(3)]
+    return data
+
+
 def _lost(data: dict) -> dict:
     data["read_back"]["lost"] = [{"key": "k1", "written": "v", "read": None, "status": 404}]
     return data
@@ -84,6 +94,7 @@ def _lost(data: dict) -> dict:
     (_dropped_inflight, "around the switch"),
     (_dropped_at_the_logged_switch, "around the switch up"),
     (_lost, "lost"),
+    (_cut_and_retried, "cut around the switch up"),
     (lambda d: facts(out_s=8, back_s=11.0), "switch back to h2 took"),
 ])
 def test_broken_transport_fails(tmp_path, wrong, expect):
@@ -109,3 +120,14 @@ def test_little_load_or_no_injection_is_unknown_and_no_phase_not_run(tmp_path):
     assert judge(tmp_path / "b", data).status is Status.UNKNOWN
     assert judge(tmp_path / "c", None).status is Status.NOT_RUN
     assert judge(tmp_path / "d", {"not_applicable": "no fault proxy"}).status is Status.NOT_APPLICABLE
+
+
+def test_a_retry_far_from_any_switch_or_on_another_pair_does_not_count(tmp_path):
+    data = facts()
+    data["retry_log"] = [
+        {"node": "g0-us-east", "ts": WALL0 + 8.0, "pair": PAIR, "member": "g1-eu-west", "op": "put", "error": "x"},
+        {"node": "g0-us-east", "ts": WALL0 + 5.5, "pair": "us-east/ap-south", "member": "g2-ap-south", "op": "put",
+         "error": "x"}]
+    result = judge(tmp_path, data)
+    assert result.status is Status.PASS, result.verdict.reason
+    assert result.verdict.figures["retried_around_switch_up"] == 0

@@ -74,26 +74,6 @@ def test_three_mutants_fail_their_criteria_and_zip_has_no_secrets(tmp_path):
     assert "FAIL" in (tmp_path / "STATUS.md").read_text()
 
 
-def test_status_file_keeps_one_section_over_two_runs(tmp_path):
-    (tmp_path / "STATUS.md").write_text("# Phase 45\n\n## 45-03 Tier 6\n- [x] kept\n")
-    first = verify(tmp_path, "--only", "preset")
-    second = verify(tmp_path, "--only", "preset")
-    assert first.returncode == 0 and second.returncode == 0, second.stderr[-2000:]
-    status = (tmp_path / "STATUS.md").read_text()
-    assert status.count("## 45-04") == 1 and "- [x] kept" in status
-    assert "[x] God-tier preset loads without errors" in status
-    runs = [p for p in (tmp_path / "results").iterdir() if p.name != "latest"]
-    assert len(runs) == 2 and latest(tmp_path).name in status
-
-    # the report measures each simulated region pair: the link adds its configured baseline round trip
-    report = (latest(tmp_path) / "45-04-verification-report.md").read_text()
-    rows = [line.split("|") for line in report.split("### Cross-region RTT")[1].split("\n\n")[1].splitlines()[2:]]
-    assert len(rows) == 3, report
-    for row in rows:
-        baseline_ms, added_ms = float(row[2]), float(row[5])
-        assert baseline_ms > 0 and 0.8 * baseline_ms <= added_ms <= baseline_ms + 25, row
-
-
 def test_ctrl_c_writes_partial_report_and_stops_testbed(tmp_path):
     command = [sys.executable, "-m", "tier7", "verify", "--only", "tenants", "--out", str(tmp_path / "results"),
                "--status-file", str(tmp_path / "STATUS.md")]
@@ -155,8 +135,11 @@ def test_only_linearizable_runs_a_load_and_judges_enough_operations(tmp_path):
 
 
 def test_a_running_testbed_is_verified_through_its_cluster_file(tmp_path):
+    """Two runs on one running testbed (not started by them, so not stopped by them): the second keeps one
+    45-04 section of STATUS.md and the other phases' lines; the report measures every region pair."""
     from tier7.targets.testbed import TestbedTarget
 
+    (tmp_path / "STATUS.md").write_text("# Phase 45\n\n## 45-03 Tier 6\n- [x] kept\n")
     testbed = TestbedTarget.create(tmp_path / "tb")
     try:
         testbed.start(timeout=60)
@@ -166,7 +149,22 @@ def test_a_running_testbed_is_verified_through_its_cluster_file(tmp_path):
         assert verdicts["preset"] == verdicts["multi-raft"] == "PASS"
         # not started by the run, so not stopped by it (killed leaders were restarted: PIDs from state.json)
         assert len(TestbedTarget(testbed.dir).running()) == 9
+        second = verify(tmp_path, "--target", str(testbed.cluster_file), "--only", "preset")
+        assert second.returncode == 0, second.stderr[-2000:]
     finally:
         testbed.stop()
+    status = (tmp_path / "STATUS.md").read_text()
+    assert status.count("## 45-04") == 1 and "- [x] kept" in status
+    assert "[x] God-tier preset loads without errors" in status
+    runs = [p for p in (tmp_path / "results").iterdir() if p.name != "latest"]
+    assert len(runs) == 2 and latest(tmp_path).name in status
+    # the report measures each simulated region pair: the link adds its configured baseline round trip
+    report = (latest(tmp_path) / "45-04-verification-report.md").read_text()
+    rows = [line.split("|") for line in report.split("### Cross-region RTT")[1].split("\n\n")[1].splitlines()[2:]]
+    assert len(rows) == 3, report
+    for row in rows:
+        baseline_ms, added_ms = float(row[2]), float(row[5])
+        assert baseline_ms > 0 and 0.8 * baseline_ms <= added_ms <= baseline_ms + 25, row
+
     done = verify(tmp_path, "--target", str(testbed.cluster_file), "--only", "preset")
     assert done.returncode == 2 and "is not running" in done.stderr and "Traceback" not in done.stderr

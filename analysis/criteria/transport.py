@@ -3,7 +3,7 @@
 
 Facts (facts/transport.json, tier7/verify/criteria/transport.py): the pair, the injection and removal
 times, every recorded write through the pair (start time, status, the protocol its forwarded answer named,
-latency), the read-back of the acknowledged writes, and the nodes' ``transport_switch`` log lines.
+latency), the read-back of the acknowledged writes, and the nodes' ``transport_switch`` and ``forward_retry`` log lines.
 
 Judge, from the harness's own evidence first (each answer's ``transport``), the logs second:
 - in the steady state before the injection (from ``steady_from``, when the phase saw the pair on h2) the
@@ -12,7 +12,9 @@ Judge, from the harness's own evidence first (each answer's ``transport``), the 
   started from then until the removal at least min_h3_share are ``h3``;
 - a ``transport_switch`` log line h2 -> h3 for the pair lies between the injection and the removal, and one
   h3 -> h2 after the removal; the first ``h2`` answer after the removal also comes within switch_max_s;
-- no acknowledged write lost; at most max_errors_per_switch failed writes within switch_window_s of each
+- no acknowledged write lost; at most max_errors_per_switch failed writes, and as many forwarded requests
+  the nodes retried because the connection broke under them (``forward_retry`` log lines of the pair: a
+  retry hides the cut from the client, not from the logs), within switch_window_s of each
   switch (the moment the answers changed protocol, or any node's logged switch of the pair: a node that
   cuts its in-flight requests when it switches may answer on the new protocol only seconds later), and at
   most max_error_fraction failed overall.
@@ -86,7 +88,10 @@ def judge(facts: RunFacts, analysis: Any = None) -> CriterionResult:
     log_down = next(iter(_switches(lines, pair, "h2", float(removed["wall"]) - 0.5, None, frm="h3")), None)
     window_ns = int(float(plan["switch_window_s"]) * 1e9)
     offset_ns = int(injected["t_ns"]) - float(injected["wall"]) * 1e9  # wall (logs) -> the history's clock
-    per_switch = {}
+    per_switch: dict[str, list[dict[str, Any]]] = {}
+    cut: dict[str, list[dict[str, Any]]] = {}  # forwarded requests retried (connection lost) near a switch
+    sides = {pair, "/".join(reversed(pair.split("/")))}
+    retries = [line for line in recorded.get("retry_log") or [] if line.get("pair") in sides and line.get("ts")]
     for name, at, to, since, until in (("up", first_h3, "h3", float(injected["wall"]), float(removed["wall"])),
                                        ("down", first_h2, "h2", float(removed["wall"]), None)):
         # the moments the pair switched: the first answer on the new protocol, and every node's logged
@@ -96,6 +101,8 @@ def judge(facts: RunFacts, analysis: Any = None) -> CriterionResult:
         anchors += [int(float(line["ts"]) * 1e9 + offset_ns) for line in _switches(lines, pair, to, since - 0.5, None if until is None else until + 0.5, either_side=True)]
         if anchors:
             per_switch[name] = [r for r in errors if any(abs(r["t_ns"] - a) <= window_ns for a in anchors)]
+            cut[name] = [line for line in retries
+                         if any(abs(float(line["ts"]) * 1e9 + offset_ns - a) <= window_ns for a in anchors)]
     lost = (recorded.get("read_back") or {}).get("lost") or []
     latency = {p: [float(r["latency_ms"]) for r in rows if r.get("transport") == p and r.get("status") == 200]
                for p in PROTOCOLS}
@@ -105,7 +112,8 @@ def judge(facts: RunFacts, analysis: Any = None) -> CriterionResult:
                "lost_writes": len(lost), "log_switch_up": bool(log_up), "log_switch_down": bool(log_down),
                **{f"latency_{p}_p50_ms": _pct(v, 0.5) for p, v in latency.items()},
                **{f"latency_{p}_p99_ms": _pct(v, 0.99) for p, v in latency.items()},
-               **{f"errors_around_switch_{k}": len(v) for k, v in per_switch.items()}}
+               **{f"errors_around_switch_{k}": len(v) for k, v in per_switch.items()},
+               **{f"retried_around_switch_{k}": len(v) for k, v in cut.items()}}
     measured = (f"{pair}: h2 -> h3 after {_fmt(switch_s)}, back after {_fmt(back_s)}; {h3_share:.0%} of "
                 f"{len(during)} requests on h3 after the switch; logs up/down: {bool(log_up)}/{bool(log_down)}; "
                 f"{len(errors)} errors, {len(lost)} lost")
@@ -115,6 +123,10 @@ def judge(facts: RunFacts, analysis: Any = None) -> CriterionResult:
     for name, errs in per_switch.items():
         if len(errs) > int(plan["max_errors_per_switch"]):
             problems.append(f"{len(errs)} failed request(s) around the switch {name} (in-flight requests lost?)")
+    for name, lines in cut.items():
+        if len(lines) > int(plan["max_errors_per_switch"]):
+            problems.append(f"{len(lines)} forwarded request(s) cut around the switch {name} and retried by the "
+                            f"node (its log: forward_retry): in-flight requests lost by the switch")
     if rows and len(errors) / len(rows) > float(plan["max_error_fraction"]):
         problems.append(f"{len(errors)}/{len(rows)} requests failed")
     if before and h2_before < float(plan["min_h3_share"]):
@@ -145,6 +157,7 @@ def judge(facts: RunFacts, analysis: Any = None) -> CriterionResult:
     out = CriterionResult(criterion, verdict, measured, threshold, "evidence/transport.json")
     out.evidence_doc = {"figures": figures, "problems": problems, "switch_log": recorded.get("switch_log"),
                         "log_switch_up": log_up, "log_switch_down": log_down, "lost": lost[:50],
+                        "retried_around_switch": {k: v[:20] for k, v in cut.items()},
                         "errors": errors[:50], "timeline": [
                             {"t_s": round((r["t_ns"] - t_in) / 1e9, 3), "status": r.get("status"),
                              "transport": r.get("transport"), "latency_ms": r.get("latency_ms")} for r in rows]}

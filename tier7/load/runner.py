@@ -24,7 +24,7 @@ from .. import runfolder
 from .cli import GENERATOR_HELP
 from .session import SESSION
 from .stats import snapshot
-from .summary import format_summary, summarize
+from .summary import format_summary, nothing_recorded, summarize
 from .workers import LOCUSTFILE, LocalWorkers, free_port
 
 assert locust  # imported for its side effect
@@ -136,6 +136,10 @@ def run_load(args: Namespace) -> int:
     if stop.signal:
         print(f"tier7: interrupted ({stop.signal}); what was recorded is in {run_dir}", file=sys.stderr, flush=True)
         return 130
+    # (a soak window's shape may ask for no user at times: only a plain run is held to its --users)
+    if code == 0 and shape is None and (empty := nothing_recorded(summary, int(args.users))):
+        print(f"tier7: {empty}", file=sys.stderr, flush=True)
+        return 2
     return code
 
 

@@ -199,7 +199,15 @@ class LoadSession:
     def on_test_start(self, environment: Any) -> None:
         """Locust ``test_start``: open this process's history and create the tenants (blocking: users wait).
         Under the web UI the master/local process first opens this START's run folder."""
-        if self.environment is None:
+        # A worker's test_start can fire inside its runner's constructor (the master's spawn message arrives
+        # while it connects), before ``environment.runner`` is set: the role read then was "local", and the
+        # worker crashed in _prepare while the master ended with exit 0 and no operation. Wait for the
+        # runner (bounded, 5 s; gevent.sleep lets the constructor finish), then learn the role again.
+        for _ in range(500):
+            if environment.runner is not None:
+                break
+            gevent.sleep(0.01)
+        if self.environment is None or self.role == "local":
             self._attach(environment)
         if self.webui_runs and self.role != "worker" and not self._begin_webui_run(environment):
             return

@@ -61,3 +61,13 @@ def format_summary(summary: dict[str, Any]) -> str:
     lines.append("pairing: every invoke has exactly one completion" if not problems
                  else "pairing PROBLEMS: " + "; ".join(problems))
     return "\n".join(lines)
+
+
+def nothing_recorded(summary: dict[str, Any], users: int) -> str | None:
+    """The one-line error for a run that started ``users`` users and recorded no operation at all (a worker
+    that crashed before its first request, a generator that never ran): exit status 2, not a quiet 0.
+    None when the run recorded something or was asked for no user."""
+    if users <= 0 or summary["invokes"] > 0:
+        return None
+    return (f"the load recorded no operation although {users} user(s) were started: the users never ran "
+            "(see the worker logs in the run folder's locust/ and the console above)")

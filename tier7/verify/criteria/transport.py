@@ -32,6 +32,9 @@ from ..context import RunContext
 PHASE = "transport"
 TENANT = "verify-transport"
 LOG_EVENT = "transport_switch"
+SWITCH_FIELDS = ("ts", "pair", "from", "to", "rtt", "loss", "reason")
+RETRY_EVENT = "forward_retry"
+RETRY_FIELDS = ("ts", "pair", "member", "group", "op", "error")
 READ_WORKERS = 8
 
 
@@ -151,7 +154,10 @@ def _run(ctx: RunContext, facts: dict[str, Any]) -> None:
                          for r in writers.rows]
     ctx.progress.set_phase("transport: reading back the acknowledged writes")
     facts["read_back"] = _read_back(ctx, route, [r for r in writers.rows if r.get("status") == 200])
-    facts["switch_log"] = _switch_lines(ctx, facts["started_wall"] - 1.0)
+    facts["switch_log"] = _log_lines(ctx, facts["started_wall"] - 1.0, LOG_EVENT, SWITCH_FIELDS)
+    # forwarded requests whose connection broke under them and that the node retried: invisible to the
+    # writers, but a switch must not cut requests in flight (the judge counts these around each switch)
+    facts["retry_log"] = _log_lines(ctx, facts["started_wall"] - 1.0, RETRY_EVENT, RETRY_FIELDS)
 
 
 def _read_back(ctx: RunContext, route: Route, acked: list[dict[str, Any]]) -> dict[str, Any]:
@@ -185,8 +191,8 @@ def _read_back(ctx: RunContext, route: Route, acked: list[dict[str, Any]]) -> di
     return {"acknowledged": len(acked), "checked": checked, "lost": lost}
 
 
-def _switch_lines(ctx: RunContext, since_wall: float) -> list[dict[str, Any]]:
-    """Every node's ``transport_switch`` log lines since ``since_wall`` (the fields the contract names)."""
+def _log_lines(ctx: RunContext, since_wall: float, name: str, fields: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Every node's log lines of event ``name`` since ``since_wall`` (wall seconds), with ``fields``."""
     found: list[dict[str, Any]] = []
     for node, path in sorted(ctx.target.log_files().items()):
         try:
@@ -194,13 +200,12 @@ def _switch_lines(ctx: RunContext, since_wall: float) -> list[dict[str, Any]]:
         except OSError:
             continue
         for line in lines:
-            if LOG_EVENT not in line:
+            if name not in line:
                 continue
             try:
                 entry = json.loads(line)
             except ValueError:
                 continue
-            if entry.get("event") == LOG_EVENT and float(entry.get("ts", 0)) >= since_wall:
-                found.append({"node": node, "region": entry.get("region"),
-                              **{k: entry.get(k) for k in ("ts", "pair", "from", "to", "rtt", "loss", "reason")}})
+            if isinstance(entry, dict) and entry.get("event") == name and float(entry.get("ts", 0)) >= since_wall:
+                found.append({"node": node, "region": entry.get("region"), **{k: entry.get(k) for k in fields}})
     return found
