@@ -14,6 +14,7 @@ from ..context import RunContext
 MAX_ATTEMPTS = 3          # per key, for writes that did not apply (fail) or may not have (info)
 REPLICATION_WAIT_S = 30.0  # followers apply committed entries a moment later
 REPLICATION_STALL_S = 10.0  # ... but no replica appearing anywhere for this long ends the wait (seconds)
+NOWHERE_GRACE_S = 2.0      # a key no node holds this long after the first look is settled as stored nowhere
 
 
 def run(ctx: RunContext) -> None:
@@ -60,8 +61,11 @@ def replica_view(ctx: RunContext, tenant: str, token: str, keys: list[str]) -> d
     Only a key whose holders are some of its owner group's members is waited for (followers apply a commit a
     moment later). A key held by a node of another group is settled at once: nothing moves keys during this
     phase, so waiting cannot put it right, and the judge FAILs it (a misrouting target used to cost the
-    whole REPLICATION_WAIT_S here). The wait also ends when no pending key gained a replica for
-    REPLICATION_STALL_S: a key acknowledged but stored nowhere (a lost write) never appears."""
+    whole REPLICATION_WAIT_S here). A key that no node holds at all is settled after NOWHERE_GRACE_S: a
+    leader applies a write before it acknowledges it, so an acknowledged key missing from every replica,
+    the leader's included, was lost, and waiting cannot bring it back (a write-losing target cost the whole
+    REPLICATION_STALL_S here). The wait also ends when no pending key gained a replica for
+    REPLICATION_STALL_S."""
     ring = HarnessRing.from_contract(ctx.facts["ring"])
     group_of = {n.name: n.group for n in ctx.nodes()}
     owners = {k: {n for n, g in group_of.items() if g == ring.group_for(tenant, k)} for k in keys}
@@ -69,13 +73,14 @@ def replica_view(ctx: RunContext, tenant: str, token: str, keys: list[str]) -> d
     deadline = time.monotonic() + REPLICATION_WAIT_S
     holders: dict[str, list[str]] = {}
     pending = list(keys)
-    progressed_at = time.monotonic()
+    progressed_at = started = time.monotonic()
     while pending:
         before = {k: holders.get(k) for k in pending}
         holders.update(probe.holders(pending, tenant))
         if any(sorted(holders[k]) != sorted(before[k] or []) for k in pending):
             progressed_at = time.monotonic()
-        pending = [k for k in pending if set(holders[k]) < owners[k]]
+        nowhere_settled = time.monotonic() - started >= NOWHERE_GRACE_S
+        pending = [k for k in pending if set(holders[k]) < owners[k] and (holders[k] or not nowhere_settled)]
         now = time.monotonic()
         if not pending or now > deadline or now - progressed_at > REPLICATION_STALL_S:
             break
