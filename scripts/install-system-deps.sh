@@ -23,8 +23,13 @@ if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null 2>&1; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null 2>&1 || true
+# all at once first (one resolution, one run of dpkg's triggers: the quick path on a fresh CI machine)
+# shellcheck disable=SC2086
+if apt-get install -y -qq --no-install-recommends $missing >/dev/null 2>&1; then
+    exit 0
+fi
 for package in $missing; do
-    # one at a time: a package this Debian lacks must not keep the others out
+    # then one at a time: a package this Debian lacks must not keep the others out
     apt-get install -y -qq --no-install-recommends "$package" >/dev/null 2>&1 \
         || echo "install-system-deps: apt-get install $package failed; its tests will be skipped" >&2
 done

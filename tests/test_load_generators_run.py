@@ -22,16 +22,17 @@ from testbed.store import selected  # test-side oracle only: which puts the swit
 from tests.conftest import start_cluster
 from tests.load_support import run_load
 
-SECONDS = float(os.environ.get("TIER7_GENERATOR_SECONDS", "15"))
+SECONDS = float(os.environ.get("TIER7_GENERATOR_SECONDS", "10"))  # ~250 write-once keys of the >= 50 asked
+LOSSY_SECONDS = 8.0  # ~900 write-once puts at ratio 0.5 (678 in 6 s here): ~18 of them dropped, never none
 LOSE = 0.02
 
 
-def kv_run(target, run_dir, seed: int, *extra: str):
+def kv_run(target, run_dir, seed: int, *extra: str, seconds: float = SECONDS):
     """A short `tier7 load --profile kv` with the default generator options (as verify's failover load)."""
-    done = run_load(["--profile", "kv", "--users", "20", "--spawn-rate", "20", "--duration", str(SECONDS),
+    done = run_load(["--profile", "kv", "--users", "20", "--spawn-rate", "20", "--duration", str(seconds),
                      "--tenants", "1", "--keyspace", "200", "--seed", str(seed), *extra,
                      "--target-file", str(target.cluster_file), "--run-dir", str(run_dir), "--quiet"],
-                    timeout=SECONDS + 240)
+                    timeout=seconds + 240)
     assert done.returncode == 0, done.stderr[-3000:]
     return load_run(run_dir)
 
@@ -116,9 +117,9 @@ def test_acknowledged_but_lost_puts_fail_no_lost_writes(tmp_path):
     dropped write-once put a LOST write of no-lost-writes, named with its key, value and ack time."""
     target = start_cluster(tmp_path / "lossy", test_faults={"lose_write_fraction": LOSE})
     try:
-        # 0.5 instead of the default 0.1: a few hundred write-once puts in 15 s on a busy 2-core machine, so
-        # ~2% of them (the switch's share) is several keys, never none
-        run = kv_run(target, tmp_path / "run", 12, "--write-once-ratio", "0.5")
+        # 0.5 instead of the default 0.1: hundreds of write-once puts in a few seconds even on a busy 2-core
+        # machine, so ~2% of them (the switch's share) is several keys, never none
+        run = kv_run(target, tmp_path / "run", 12, "--write-once-ratio", "0.5", seconds=LOSSY_SECONDS)
     finally:
         target.stop()
     ops = run.ops

@@ -1,7 +1,8 @@
 """Recorded load against a real testbed (issue 3, must hold 1-3): `tier7 load` runs Locust as a library,
 every operation lands in the history with exactly one completion, 1000 tenants are written and read back,
 cross-tenant attempts are refused (and a broken isolation is caught), and two workers' histories merge
-into one timeline. The mixed run lasts 60 s as the issue asks (TIER7_LOAD_SECONDS shortens it while developing)."""
+into one timeline. The mixed run lasts 60 s as the issue asks (TIER7_LOAD_SECONDS shortens it while developing),
+on two worker processes: the same run shows the merge (one run instead of two: the suite's time, issue 9)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def completions(frame):
 def mixed_run(cluster, tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("load") / "mixed"
     done = run_load(["--profile", "mixed", "--users", "120", "--spawn-rate", "60", "--duration", str(LOAD_SECONDS),
-                     "--tenants", "200", "--target-file", str(cluster.cluster_file), "--run-dir", str(run_dir)],
+                     "--workers", "2", "--tenants", "200", "--target-file", str(cluster.cluster_file), "--run-dir", str(run_dir)],
                     timeout=LOAD_SECONDS + 240)
     return done, run_dir
 
@@ -133,18 +134,15 @@ def test_broken_isolation_is_recorded_as_a_leak(tmp_path):
     assert "IsolationLeak" in stats or "accepted" in stats
 
 
-def test_two_workers_write_two_histories_that_merge_into_one_timeline(cluster, tmp_path):
-    run_dir = tmp_path / "workers"
-    done = run_load(["--profile", "mixed", "--users", "40", "--spawn-rate", "40", "--duration", "8", "--workers", "2",
-                     "--tenants", "100", "--target-file", str(cluster.cluster_file), "--run-dir", str(run_dir)],
-                    timeout=240)
+def test_two_workers_write_two_histories_that_merge_into_one_timeline(mixed_run):
+    done, run_dir = mixed_run
     assert done.returncode == 0, done.stderr[-3000:]
+    assert "on 2 worker(s)" in done.stdout, done.stdout[-2000:]
     assert processes_mentioning(str(run_dir)) == [], "worker processes left running"
     files = sorted((run_dir / "history").glob("load-w*.jsonl"))  # and load-master-*.jsonl: the final read
     assert [re.match(r"load-(w\d)-\d+\.jsonl", f.name).group(1) for f in files] == ["w0", "w1"]
     frame = load_history(run_dir)
     assert frame["time"].is_monotonic_increasing
-    assert pairing_problems(frame) == []
     workers = frame[frame["source"].str.startswith("load-w")]
     spans = workers.groupby("source")["time"].agg(["min", "max", "count"])
     assert (spans["count"] > 200).all(), spans
@@ -152,6 +150,3 @@ def test_two_workers_write_two_histories_that_merge_into_one_timeline(cluster, t
     processes = frame.groupby("source")["process"].agg(lambda p: {x.split("-")[0] for x in p})
     # no process name shared across files; the master read every key back after its workers exited
     assert sorted(map(sorted, processes)) == [["master"], ["w0"], ["w1"]]
-    final = json.loads((run_dir / "run.json").read_text())["final_read"]
-    assert final["keys"] >= 100 and final["unread"] == 0, final
-    assert (run_dir / "locust" / "timeseries.csv").is_file() and (run_dir / "locust" / "stats.csv").is_file()

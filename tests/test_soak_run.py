@@ -42,7 +42,7 @@ def healthy(cluster: TestbedTarget) -> None:
 def test_short_soak_windows_fault_and_final_verdict(soak_testbed: TestbedTarget, tmp_path: Path) -> None:
     cluster = soak_testbed
     run = tmp_path / "soak"
-    child = soak(cluster, run, "40s", 11)
+    child = soak(cluster, run, "30s", 11)
     out, _ = child.communicate(timeout=300)
     doc = json.loads((run / "soak.json").read_text())
     assert doc["complete"] and len(doc["windows"]) == 2, out
