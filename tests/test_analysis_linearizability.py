@@ -235,3 +235,22 @@ def test_simulated_concurrent_history_passes_and_a_corrupted_one_fails():
     reads = [e for e in events if e["type"] == "ok" and e["f"] == "get" and e.get("value") is not None]
     reads[len(reads) // 2]["value"] = "corrupted"
     assert check_linearizability(history.ops()).status is Status.FAIL
+
+
+def test_many_illegal_keys_all_fail_the_first_ones_described_the_rest_named():
+    """A broken target can make thousands of keys illegal: every one counts and is named, the first
+    DESCRIBED_KEYS with their operations (the evidence a reader needs), so analysing such a run stays fast."""
+    from analysis.checkers.linearizability import DESCRIBED_KEYS
+
+    history = History()
+    for i in range(DESCRIBED_KEYS + 7):
+        key = f"k{i:03d}"  # a stale read on every key, phantom reads on every fifth
+        history.put(f"a{i}", "1", 0, 1, key=key).put(f"a{i}", "2", 2, 3, key=key)
+        history.get(f"b{i}", "9" if i % 5 == 0 else "1", 4, 5, key=key)
+    result = verdict(history)
+    assert result.status is Status.FAIL
+    assert result.figures["keys_illegal"] == len(result.evidence) == DESCRIBED_KEYS + 7
+    assert {e["key"] for e in result.evidence} == {f"k{i:03d}" for i in range(DESCRIBED_KEYS + 7)}
+    described = [e for e in result.evidence if "operation" in e]
+    assert len(described) == DESCRIBED_KEYS and described == result.evidence[:DESCRIBED_KEYS]
+    assert all(e["operation"]["process"].startswith("b") for e in described)
