@@ -46,7 +46,7 @@ sysdeps:
 test: $(STAMP) sysdeps
 	$(MAKE) emulators
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q --durations=60
+	TIER7_TEST_LANES=1 $(PY) -m pytest -q --durations=60  # tests/lanes.toml: a second lane side by side
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import lanes
 from tier7.contract import ContractClient
 from tier7.ring import HarnessRing
 from tier7.targets import processes
@@ -42,8 +43,35 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     for item in items:
         module_uses[item.fspath.strpath] = module_uses.get(item.fspath.strpath, False) or _uses_cluster(item)
     items.sort(key=lambda item: 0 if module_uses[item.fspath.strpath] else 1)  # stable: modules stay whole
+    _split_off_the_background_lane(config, items)
     users = [item.nodeid for item in items if _uses_cluster(item)]
     _SHARED["last_user"] = users[-1] if users else None
+
+
+def _split_off_the_background_lane(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under make test (tests/lanes.toml), hand the lane's modules to a second pytest started now; the
+    lane's own test (tests/test_lanes.py) goes last and waits for it."""
+    modules, timeout_s = lanes.lane_modules()
+    lane_items = [i for i in items if Path(i.fspath.strpath).relative_to(lanes.ROOT).as_posix() in modules]
+    if lane_items:
+        items[:] = [i for i in items if i not in lane_items]
+        _SHARED["lane"] = lanes.start_lane([i.nodeid for i in lane_items], timeout_s)
+        config.hook.pytest_deselected(items=lane_items)  # counted here as deselected: they run in the lane
+    waits = [i for i in items if i.nodeid.startswith("tests/test_lanes.py::")]
+    items[:] = [i for i in items if i not in waits] + waits
+
+
+def background_lane() -> lanes.Lane | None:
+    """The lane started for this session, if any."""
+    lane = _SHARED.get("lane")
+    return lane if isinstance(lane, lanes.Lane) else None
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    lane = background_lane()
+    if lane is not None:
+        lane.stop()  # only if still running (an interrupted session): never left behind
+        lane.output.unlink(missing_ok=True)
 
 
 @pytest.hookimpl(trylast=True)
