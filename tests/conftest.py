@@ -38,6 +38,7 @@ def _uses_cluster(item: pytest.Item) -> bool:
     return "cluster" in getattr(item, "fixturenames", ())
 
 
+@pytest.hookimpl(trylast=True)  # after -k / -m deselection: the lane gets only the selected tests
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     module_uses: dict[str, bool] = {}
     for item in items:
