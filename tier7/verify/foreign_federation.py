@@ -4,7 +4,7 @@ clusters, each key sent to the cluster the harness's ring names; tier7/targets/e
 N keys (plan: ``federation_writes``) are written through the driver's recording client, each write recorded
 with the cluster that acknowledged it (the one the harness sent it to and heard from); then every member's
 own store is scanned (a serializable, member-local range over the phase's key prefix) for where each key
-landed, polled until every key is on all members of one group or ``REPLICATION_WAIT_S`` passes.
+landed, polled until every key is on all members of one group or can no longer get there.
 Facts: facts/federation.json in the testbed phase's shape (tenant, requested, acked, replicas), judged by
 analysis/criteria/federation.py with the ring of target/ring.json, never with the router's answer.
 """
@@ -12,15 +12,14 @@ analysis/criteria/federation.py with the ring of target/ring.json, never with th
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 from ..ring import HarnessRing
 from . import lanes
 from .context import RunContext
+from .placement_wait import wait_for_placement
 
 MAX_ATTEMPTS = 3            # per key, for writes that certainly did not apply (fail)
-REPLICATION_WAIT_S = 30.0   # followers apply committed entries a moment later (seconds)
 POLL_S = 0.2                # between two scans of every member's store (seconds)
 LANES = 8                   # client threads writing
 
@@ -55,17 +54,21 @@ def run(ctx: RunContext, ring: HarnessRing | None = None) -> None:
 
 def replica_view(ctx: RunContext, prefix: str, keys: list[str]) -> dict[str, list[str]]:
     """Key -> members whose own store holds it, polled until each key is on every member of one group
-    (replication done, whichever group that is: the judge, not this phase, compares it with the ring) or the
-    deadline passes."""
-    groups = [sorted(members) for members in ctx.target.groups().values()]
-    deadline = time.monotonic() + REPLICATION_WAIT_S
-    while True:
-        holders: dict[str, list[str]] = {k: [] for k in keys}
+    (replication done, whichever group that is: the judge, not this phase, compares it with the ring) or can
+    no longer get there (tier7/verify/placement_wait.py): a key held by members of two groups is settled at
+    once, a key no member holds after a short grace."""
+    groups = [set(members) for members in ctx.target.groups().values()]
+
+    def look(pending: list[str]) -> dict[str, list[str]]:
+        wanted = set(pending)
+        holders: dict[str, list[str]] = {k: [] for k in pending}
         for member, found in ctx.target.holders(prefix).items():
             for key in found or []:
-                if key in holders:
+                if key in wanted:
                     holders[key].append(member)
-        pending = [k for k in keys if sorted(holders[k]) not in groups]
-        if not pending or time.monotonic() > deadline:
-            return {k: sorted(v) for k, v in holders.items()}
-        time.sleep(POLL_S)
+        return holders
+
+    def still_coming(key: str, holders: list[str]) -> bool:
+        return any(set(holders) < members for members in groups)
+
+    return wait_for_placement(look, keys, still_coming, poll_s=POLL_S)

@@ -4,17 +4,14 @@ write recorded; then every node's own replica is asked which keys it holds. Fact
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from ...replicas import ReplicaProbe
 from ...ring import HarnessRing
 from ..context import RunContext
+from ..placement_wait import wait_for_placement
 
 MAX_ATTEMPTS = 3          # per key, for writes that did not apply (fail) or may not have (info)
-REPLICATION_WAIT_S = 30.0  # followers apply committed entries a moment later
-REPLICATION_STALL_S = 10.0  # ... but no replica appearing anywhere for this long ends the wait (seconds)
-NOWHERE_GRACE_S = 2.0      # a key no node holds this long after the first look is settled as stored nowhere
 
 
 def run(ctx: RunContext) -> None:
@@ -56,33 +53,13 @@ def run(ctx: RunContext) -> None:
 
 
 def replica_view(ctx: RunContext, tenant: str, token: str, keys: list[str]) -> dict[str, list[str]]:
-    """Key -> nodes whose own replica holds it, polled until every key is where the ring says (or timeout).
-
-    Only a key whose holders are some of its owner group's members is waited for (followers apply a commit a
-    moment later). A key held by a node of another group is settled at once: nothing moves keys during this
-    phase, so waiting cannot put it right, and the judge FAILs it (a misrouting target used to cost the
-    whole REPLICATION_WAIT_S here). A key that no node holds at all is settled after NOWHERE_GRACE_S: a
-    leader applies a write before it acknowledges it, so an acknowledged key missing from every replica,
-    the leader's included, was lost, and waiting cannot bring it back (a write-losing target cost the whole
-    REPLICATION_STALL_S here). The wait also ends when no pending key gained a replica for
-    REPLICATION_STALL_S."""
+    """Key -> nodes whose own replica holds it, polled until every key is where the ring says or can no
+    longer get there (tier7/verify/placement_wait.py). A key held only by some of its owner group's members
+    is waited for; a key held by a node of another group is settled at once (nothing moves keys during this
+    phase, so waiting cannot put it right, and the judge FAILs it)."""
     ring = HarnessRing.from_contract(ctx.facts["ring"])
     group_of = {n.name: n.group for n in ctx.nodes()}
     owners = {k: {n for n, g in group_of.items() if g == ring.group_for(tenant, k)} for k in keys}
     probe = ReplicaProbe(ctx.nodes(), token)
-    deadline = time.monotonic() + REPLICATION_WAIT_S
-    holders: dict[str, list[str]] = {}
-    pending = list(keys)
-    progressed_at = started = time.monotonic()
-    while pending:
-        before = {k: holders.get(k) for k in pending}
-        holders.update(probe.holders(pending, tenant))
-        if any(sorted(holders[k]) != sorted(before[k] or []) for k in pending):
-            progressed_at = time.monotonic()
-        nowhere_settled = time.monotonic() - started >= NOWHERE_GRACE_S
-        pending = [k for k in pending if set(holders[k]) < owners[k] and (holders[k] or not nowhere_settled)]
-        now = time.monotonic()
-        if not pending or now > deadline or now - progressed_at > REPLICATION_STALL_S:
-            break
-    return holders
-
+    return wait_for_placement(lambda pending: probe.holders(pending, tenant), keys,
+                              lambda key, holders: set(holders) < owners[key])
