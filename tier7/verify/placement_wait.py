@@ -35,7 +35,7 @@ def wait_for_placement(look: Callable[[list[str]], Holders], keys: list[str],
     holders: Holders = {}
     pending = list(keys)
     while pending:
-        before = {k: sorted(holders.get(k) or []) for k in pending}
+        before = {k: holders.get(k, []) for k in pending}  # already sorted when stored
         seen = look(pending)
         holders.update({k: sorted(seen.get(k) or []) for k in pending})
         now = clock()
